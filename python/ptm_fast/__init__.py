@@ -1,0 +1,22 @@
+"""ptm_fast: fast Word2Vec, BERT and GPT.
+
+Tokenizers and data pipelines run in a Rust core (``ptm_fast._core``, private);
+the Transformer layers run on Triton kernels (``ptm_fast.kernels``) with a
+plain-torch path where there is no GPU. This package is the public API.
+
+Importing it needs only numpy: torch and triton are imported by the parts that
+use them, when they are used.
+"""
+
+from ptm_fast import kernels
+from ptm_fast._core import InternalError, __version__
+from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
+
+__all__ = [
+    "InternalError",
+    "__version__",
+    "count_words",
+    "count_words_in_file",
+    "kernels",
+    "pre_tokenize",
+]

@@ -1,0 +1,15 @@
+//! ptm_fast's Rust core: tokenization and the data pipelines for Word2Vec,
+//! BERT and GPT.
+//!
+//! Every algorithm lives in a plain Rust module with its own `cargo test`
+//! tests. The `python` module (behind the `python` feature, which maturin
+//! turns on) only converts arguments, releases the GIL and maps errors.
+
+pub mod error;
+pub mod pretokenize;
+pub mod word_count;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};

@@ -1,0 +1,86 @@
+//! The one place where Rust failures become Python exceptions.
+//!
+//! Core errors map to the built-in exception a Python user expects
+//! (`FileNotFoundError`, `ValueError`, ...). A panic is caught before it can
+//! cross into Python and becomes `ptm_fast.InternalError`, a `RuntimeError`,
+//! so a bug in the core is an ordinary exception, never an abort.
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::error::Error;
+
+create_exception!(
+    ptm_fast,
+    InternalError,
+    PyRuntimeError,
+    "A bug inside ptm_fast's Rust core (a caught panic). Please report it with the message."
+);
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        match &err {
+            // OSError(errno, strerror, filename) picks the matching subclass
+            // (FileNotFoundError, PermissionError, ...) and fills `.filename`.
+            Error::Io { path, source } => match source.raw_os_error() {
+                Some(errno) => PyOSError::new_err((
+                    errno,
+                    strerror(source),
+                    path.to_string_lossy().into_owned(),
+                )),
+                None => PyOSError::new_err(err.to_string()),
+            },
+            Error::InvalidUtf8 { .. } | Error::InvalidArgument(_) => {
+                PyValueError::new_err(err.to_string())
+            }
+        }
+    }
+}
+
+/// The OS's description of an error, without the " (os error N)" that
+/// `io::Error` appends: Python prints the errno itself.
+fn strerror(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "unknown panic payload"
+    }
+}
+
+/// Runs `f`, turning a core error or a panic into a Python exception.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(PyErr::from),
+        Err(payload) => Err(InternalError::new_err(format!(
+            "internal error in ptm_fast's Rust core: {}",
+            panic_message(payload.as_ref())
+        ))),
+    }
+}
+
+/// Like [`guarded`], with the GIL released for the whole call: for work long
+/// enough that other Python threads should run meanwhile.
+pub(crate) fn guarded_detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
+    guarded(|| match outcome {
+        Ok(result) => result,
+        Err(payload) => std::panic::resume_unwind(payload),
+    })
+}

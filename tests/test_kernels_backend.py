@@ -1,0 +1,60 @@
+"""ptm_fast.kernels: importable everywhere, and backend="auto" picks the right path."""
+
+import os
+from pathlib import Path
+
+import ptm_fast
+import pytest
+from ptm_fast import kernels
+
+torch = pytest.importorskip("torch")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_top_level_kernels_folder_is_the_package_source():
+    link = REPO / "kernels"
+    assert link.is_symlink(), "kernels/ must stay a symlink to python/ptm_fast/kernels"
+    assert link.resolve() == (REPO / "python" / "ptm_fast" / "kernels").resolve()
+    assert (link / "__init__.py").is_file()
+
+
+def test_kernels_is_reachable_from_the_package():
+    assert ptm_fast.kernels is kernels
+
+
+def test_auto_on_cpu_tensors_is_torch():
+    x = torch.zeros(2)
+    assert kernels.resolve_backend("auto", x, x) == "torch"
+    assert kernels.resolve_backend("torch", x) == "torch"
+
+
+def test_auto_needs_every_tensor_on_cuda():
+    class FakeCuda:
+        is_cuda = True
+
+    on_gpu = FakeCuda()
+    expected = "triton" if kernels.triton_available() else "torch"
+    assert kernels.resolve_backend("auto", on_gpu, on_gpu) == expected
+    assert kernels.resolve_backend("auto", on_gpu, torch.zeros(1)) == "torch"
+
+
+def test_unknown_backend_names_the_value():
+    with pytest.raises(ValueError, match="'cuda'"):
+        kernels.resolve_backend("cuda", torch.zeros(1))
+
+
+def test_forcing_triton_on_cpu_needs_the_interpreter(monkeypatch):
+    if not kernels.triton_available():
+        with pytest.raises(RuntimeError, match="not installed"):
+            kernels.resolve_backend("triton", torch.zeros(1))
+        return
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.raises(RuntimeError, match="TRITON_INTERPRET=1"):
+        kernels.resolve_backend("triton", torch.zeros(1))
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert kernels.resolve_backend("triton", torch.zeros(1)) == "triton"
+
+
+def test_conftest_turns_on_the_interpreter_without_cuda():
+    if not torch.cuda.is_available():
+        assert os.environ.get("TRITON_INTERPRET") == "1"
