@@ -4,7 +4,9 @@
 //! long work and route failures through `errors`; the algorithms live in the
 //! plain Rust modules. Keep `python/ptm_fast/_core.pyi` in step with this file.
 
+mod bpe;
 mod errors;
+mod wordpiece;
 
 use std::path::PathBuf;
 
@@ -58,5 +60,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(count_words_in_file, m)?)?;
     m.add_function(wrap_pyfunction!(count_words, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    wordpiece::register(m)?;
+    bpe::register(m)?;
     Ok(())
 }
