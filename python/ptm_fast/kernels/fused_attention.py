@@ -1,0 +1,123 @@
+"""Fused attention for BERT and GPT: one call, a Triton kernel on GPU, plain torch elsewhere.
+
+>>> import torch
+>>> from ptm_fast.kernels import attention
+>>> q = k = v = torch.randn(2, 4, 100, 64)           # (batch, heads, seq, head_dim)
+>>> real = torch.ones(2, 100, dtype=torch.bool)      # key padding mask, True = real token
+>>> out = attention(q, k, v, key_padding_mask=real)  # BERT
+>>> out = attention(q, k, v, causal=True)            # GPT
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ptm_fast.kernels._backend import resolve_backend
+from ptm_fast.kernels.attention_torch import attention_reference
+
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+MIN_HEAD_DIM, MAX_HEAD_DIM = 16, 128
+
+
+def _check_inputs(q, k, v, key_padding_mask) -> None:
+    """Raise ValueError naming the argument that is wrong, before anything launches."""
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() != 4:
+            raise ValueError(
+                f"{name} must have shape (batch, heads, seq, head_dim), got {tuple(t.shape)}"
+            )
+        if t.dtype not in SUPPORTED_DTYPES:
+            raise ValueError(f"{name} has dtype {t.dtype}; supported: fp32, fp16, bf16")
+        if t.device != q.device:
+            raise ValueError(f"{name} is on {t.device} but q is on {q.device}")
+        if t.dtype != q.dtype:
+            raise ValueError(f"{name} has dtype {t.dtype} but q has {q.dtype}")
+    batch, heads, _, head_dim = q.shape
+    if k.shape != v.shape:
+        raise ValueError(
+            f"k and v must have the same shape, got {tuple(k.shape)} and {tuple(v.shape)}"
+        )
+    if k.shape[0] != batch or k.shape[1] != heads or k.shape[3] != head_dim:
+        raise ValueError(
+            f"k must be (batch={batch}, heads={heads}, seq, head_dim={head_dim}) like q, "
+            f"got {tuple(k.shape)}"
+        )
+    if not MIN_HEAD_DIM <= head_dim <= MAX_HEAD_DIM:
+        raise ValueError(f"q has head_dim {head_dim}; supported: {MIN_HEAD_DIM} to {MAX_HEAD_DIM}")
+    if key_padding_mask is not None:
+        if not isinstance(key_padding_mask, torch.Tensor) or key_padding_mask.dtype != torch.bool:
+            raise ValueError("key_padding_mask must be a bool tensor (True = real token)")
+        if tuple(key_padding_mask.shape) != (batch, k.shape[2]):
+            raise ValueError(
+                f"key_padding_mask must have shape (batch={batch}, seq_k={k.shape[2]}), "
+                f"got {tuple(key_padding_mask.shape)}"
+            )
+        if key_padding_mask.device != q.device:
+            raise ValueError(
+                f"key_padding_mask is on {key_padding_mask.device} but q is on {q.device}"
+            )
+
+
+class _TritonAttention(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, q, k, v, key_padding_mask, causal, scale):
+        from ptm_fast.kernels import _attention_triton as kernels
+
+        out, lse = kernels.forward(q, k, v, key_padding_mask, causal, scale)
+        ctx.save_for_backward(q, k, v, out, lse, key_padding_mask)
+        ctx.causal, ctx.scale = causal, scale
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        from ptm_fast.kernels import _attention_triton as kernels
+
+        q, k, v, out, lse, key_padding_mask = ctx.saved_tensors
+        dq, dk, dv = kernels.backward(
+            grad_out, q, k, v, out, lse, key_padding_mask, ctx.causal, ctx.scale
+        )
+        return dq, dk, dv, None, None, None
+
+
+def attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    causal: bool = False,
+    key_padding_mask: torch.Tensor | None = None,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+    backend: str = "auto",
+) -> torch.Tensor:
+    """softmax(q k^T * scale + masks) v without materializing the seq x seq matrix.
+
+    Args:
+        q: (batch, heads, seq_q, head_dim), fp32, fp16 or bf16; head_dim 16 to 128.
+        k, v: (batch, heads, seq_k, head_dim). seq_q may be shorter than seq_k
+            (incremental decoding): the queries are then the last seq_q positions.
+        causal: query i sees key j only when j <= i + (seq_k - seq_q) (GPT).
+        key_padding_mask: bool (batch, seq_k), True for real tokens and False for
+            padding (BERT's padded batches). A query that sees no key returns zeros.
+        scale: defaults to 1 / sqrt(head_dim).
+        dropout_p: attention dropout. The Triton kernels have no dropout: with
+            ``dropout_p > 0`` the call takes the torch path on every backend.
+        backend: ``"auto"`` (Triton for CUDA tensors when triton is installed,
+            else torch), ``"triton"`` or ``"torch"``.
+
+    Raises:
+        ValueError: naming the argument, for wrong shapes, dtypes, devices or masks.
+    """
+    _check_inputs(q, k, v, key_padding_mask)
+    if not isinstance(causal, bool):
+        raise ValueError(f"causal must be a bool, got {type(causal).__name__}")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    chosen = resolve_backend(backend, q, k, v)
+    if chosen == "torch" or dropout_p > 0.0:
+        return attention_reference(q, k, v, causal, key_padding_mask, scale, dropout_p)
+    return _TritonAttention.apply(q, k, v, key_padding_mask, causal, scale)
