@@ -38,3 +38,21 @@ def test_best_of_alternating_runs_each_side_and_keeps_the_minimum():
     )
     assert calls == ["ours", "ref", "ref", "ours", "ours", "ref", "ref", "ours"]
     assert 0 <= ours_s < 1 and 0 <= ref_s < 1
+
+
+def test_kernel_benchmark_script_runs_end_to_end_in_smoke_mode(tmp_path):
+    # The GPU benchmark must not be first exercised on scarce GPU time.
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "benches" / "bench_kernels.py"
+    results = tmp_path / "RESULTS.md"
+    done = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--results", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = results.read_text(encoding="utf-8")
+    assert "kernels-attention" in written and "kernels-ffn" in written
+    assert "d=128 causal N=48 fwd+bwd" in written
