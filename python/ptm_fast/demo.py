@@ -8,6 +8,7 @@ doubles as a self-check of the installed package.
 from __future__ import annotations
 
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -77,8 +78,29 @@ def step_error_path() -> None:
         raise AssertionError("a missing file did not raise FileNotFoundError")
 
 
+_KERNEL_CHECK = """
+import os, time
+os.environ.setdefault("TRITON_INTERPRET", "1")
+import torch
+from ptm_fast import kernels
+g = torch.Generator().manual_seed(0)
+q, k, v = (torch.randn(2, 2, 40, 64, generator=g) for _ in range(3))
+real = torch.arange(40)[None, :] < torch.tensor([[40], [25]])
+start = time.perf_counter()
+out = kernels.attention(q, k, v, causal=True, key_padding_mask=real, backend="triton")
+seconds = time.perf_counter() - start
+ref = kernels.attention_reference(q, k, v, causal=True, key_padding_mask=real)
+x = torch.randn(2, 40, 64, generator=g)
+weights = torch.randn(64, 256, generator=g) / 8, torch.zeros(256)
+weights += torch.randn(256, 64, generator=g) / 16, torch.zeros(64)
+fused = kernels.ffn(x, *weights, backend="triton")
+ffn_diff = (fused - kernels.ffn_reference(x, *weights)).abs().max()
+print(f"{(out - ref).abs().max().item():.1e} {ffn_diff.item():.1e} {seconds:.2f}")
+"""
+
+
 def step_kernels() -> None:
-    """Show which path the attention and FFN layers will take here."""
+    """Check the Triton kernels against their torch references."""
     try:
         import torch
     except ImportError:
@@ -86,7 +108,23 @@ def step_kernels() -> None:
         return
     device = "cuda" if torch.cuda.is_available() else "cpu"
     x = torch.zeros(1, device=device)
-    print(f"kernels: backend='auto' on a {device} tensor runs {kernels.resolve_backend('auto', x)}")
+    print(f"backend='auto' on a {device} tensor runs the {kernels.resolve_backend('auto', x)} path")
+    if not kernels.triton_available():
+        print("triton is not installed: only the torch path is available here")
+        return
+    # A fresh process, so TRITON_INTERPRET is set before triton is imported.
+    done = subprocess.run(
+        [sys.executable, "-c", _KERNEL_CHECK], capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"kernel check failed:\n{done.stderr[-2000:]}")
+    attention_diff, ffn_diff, seconds = done.stdout.split()
+    where = "on the GPU" if device == "cuda" else "interpreted on the CPU"
+    print(
+        f"Triton attention (causal + padding mask, 2x2x40x64), {where} in {seconds} s: "
+        f"max |diff| vs torch {attention_diff}"
+    )
+    print(f"Triton fused FFN (gelu, 80 tokens, 64 -> 256 -> 64): max |diff| vs torch {ffn_diff}")
 
 
 STEPS: list[Callable[[], None]] = [
