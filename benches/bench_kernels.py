@@ -64,8 +64,9 @@ def timed(fn, torch):
 
 
 def attention_providers(torch):
-    from ptm_fast.kernels import attention, attention_reference
     from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from ptm_fast.kernels import attention, attention_reference
 
     def sdpa_flash(q, k, v, causal):
         with sdpa_kernel(SDPBackend.FLASH_ATTENTION):

@@ -3,8 +3,9 @@
 import subprocess
 import sys
 
-import ptm_fast
 import pytest
+
+import ptm_fast
 from ptm_fast import _core
 
 

@@ -3,8 +3,9 @@
 import os
 from pathlib import Path
 
-import ptm_fast
 import pytest
+
+import ptm_fast
 from ptm_fast import kernels
 
 torch = pytest.importorskip("torch")

@@ -4,9 +4,11 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_checks import assert_close_to_oracle, device, run_with_grads
+
 from ptm_fast import kernels
 from ptm_fast.kernels import _launch
+
+from kernel_checks import assert_close_to_oracle, device, run_with_grads
 
 pytest.importorskip("triton")
 DEVICE = device()

@@ -2,10 +2,11 @@
 
 import unicodedata
 
-import ptm_fast
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import ptm_fast
 
 # Unicode's White_Space property, which the core splits on. (str.isspace differs:
 # it also counts U+001C..U+001F, the information separators.)

@@ -2,10 +2,11 @@
 
 from collections import Counter
 
-import ptm_fast
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import ptm_fast
 
 
 def reference_counts(lines):

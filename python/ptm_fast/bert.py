@@ -1,0 +1,541 @@
+"""BERT: the Transformer encoder on ptm_fast's kernels, with HF-compatible weights.
+
+Module and parameter names follow the HF checkpoint layout
+(``embeddings.word_embeddings.weight``, ``encoder.layer.0.attention.self.query.weight``,
+``cls.predictions.bias``, ...), so real checkpoints load with a shape check
+and no renaming table, and ``save_pretrained`` writes folders ``transformers``
+loads back.
+
+>>> from ptm_fast.bert import BertModel           # doctest: +SKIP
+>>> model = BertModel.from_pretrained("all-MiniLM-L6-v2/")
+>>> out = model(input_ids, attention_mask=mask)   # out.last_hidden_state: (batch, seq, hidden)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ptm_fast import checkpoint
+from ptm_fast.kernels import attention, ffn
+
+# HF's names for the activations our fused FFN provides.
+_ACTIVATIONS = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "gelu_fast": "gelu_tanh",
+    "relu": "relu",
+}
+
+
+@dataclass
+class BertConfig:
+    """The shape and regularization of a BERT model; field names follow HF's config.json."""
+
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072  # width of the feed-forward block
+    hidden_act: str = "gelu"  # gelu (erf), gelu_new / gelu_pytorch_tanh, or relu
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2  # segments A and B
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02  # std of the normal initialization
+    pad_token_id: int = 0
+    num_labels: int = 2  # for the classification heads
+    classifier_dropout: float | None = None  # None: use hidden_dropout_prob
+    id2label: dict[int, str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)  # keys we do not use
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size {self.hidden_size} is not a multiple of "
+                f"num_attention_heads {self.num_attention_heads}"
+            )
+        if self.hidden_act not in _ACTIVATIONS:
+            raise ValueError(
+                f"hidden_act {self.hidden_act!r} is not supported; "
+                f"use one of {sorted(_ACTIVATIONS)}"
+            )
+        if self.id2label is not None:
+            self.id2label = {int(k): v for k, v in self.id2label.items()}
+            self.num_labels = len(self.id2label)
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> BertConfig:
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        config = cls(**{k: v for k, v in values.items() if k in known})
+        config.extra = {k: v for k, v in values.items() if k not in known}
+        return config
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> BertConfig:
+        """Read a HF ``config.json`` (or the folder holding one)."""
+        return cls.from_dict(checkpoint.load_config_json(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {**self.extra, **dataclasses.asdict(self)}
+        values.pop("extra")
+        if values["id2label"] is None:
+            values.pop("id2label")
+        else:
+            values["label2id"] = {v: k for k, v in self.id2label.items()}
+        values["model_type"] = "bert"
+        return values
+
+
+class EncoderOutput(NamedTuple):
+    last_hidden_state: torch.Tensor  # (batch, seq, hidden)
+    pooler_output: torch.Tensor | None  # (batch, hidden): tanh(W h_[CLS] + b)
+
+
+class BertEmbeddings(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = (
+            self.word_embeddings(input_ids)
+            + self.position_embeddings(positions)[None]
+            + self.token_type_embeddings(token_type_ids)
+        )
+        return self.dropout(self.LayerNorm(x))
+
+
+class BertSelfAttention(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.num_heads, self.head_dim = config.num_attention_heads, config.head_dim
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dropout_p = config.attention_probs_dropout_prob
+
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        batch, seq, hidden = x.shape
+
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return t.view(batch, seq, self.num_heads, self.head_dim).transpose(1, 2)
+
+        out = attention(
+            heads(self.query(x)),
+            heads(self.key(x)),
+            heads(self.value(x)),
+            key_padding_mask=key_padding_mask,
+            dropout_p=self.dropout_p if self.training else 0.0,
+        )
+        return out.transpose(1, 2).reshape(batch, seq, hidden)
+
+
+class BertAddNorm(nn.Module):
+    """dense -> dropout -> LayerNorm(x + residual): the end of both sub-blocks."""
+
+    def __init__(self, in_features: int, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(in_features, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+
+class BertAttention(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = BertAddNorm(config.hidden_size, config)
+
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        context = self.self(x, key_padding_mask)
+        out = self.output
+        return out.LayerNorm(x + out.dropout(out.dense(context)))
+
+
+class BertIntermediate(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+
+
+class BertLayer(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertAddNorm(config.intermediate_size, config)
+
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        x = self.attention(x, key_padding_mask)
+        up, down = self.intermediate.dense, self.output.dense
+        # One fused call: act(x W1 + b1) W2 + b2 (nn.Linear keeps W transposed).
+        h = ffn(x, up.weight.t(), up.bias, down.weight.t(), down.bias, activation=self.activation)
+        return self.output.LayerNorm(x + self.output.dropout(h))
+
+
+class BertEncoder(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+
+    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        for layer in self.layer:
+            x = layer(x, key_padding_mask)
+        return x
+
+
+class BertPooler(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.dense(hidden[:, 0]))
+
+
+class BertPreTrainedModel(nn.Module):
+    """Loading, saving and initialization shared by BertModel and the task heads."""
+
+    config: BertConfig
+    base_prefix = "bert."  # where the encoder's weights sit; "" for BertModel itself
+
+    def _init_weights(self) -> None:
+        std = self.config.initializer_range
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, std=std)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=std)
+                if module.padding_idx is not None:
+                    with torch.no_grad():
+                        module.weight[module.padding_idx].zero_()
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        self.tie_weights()
+
+    def tie_weights(self) -> None:
+        """Point output embeddings at the input embeddings (heads that have them override)."""
+
+    def _tied_names(self) -> set[str]:
+        return set()
+
+    @classmethod
+    def _rename(cls, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Map a checkpoint's names onto ours: add or drop ``bert.``, old gamma/beta names."""
+        renamed = {}
+        for name, tensor in weights.items():
+            name = name.replace("LayerNorm.gamma", "LayerNorm.weight")
+            name = name.replace("LayerNorm.beta", "LayerNorm.bias")
+            if name.endswith("embeddings.position_ids"):
+                continue  # a buffer of older checkpoints, recomputed here
+            if cls.base_prefix == "" and name.startswith("bert."):
+                name = name[len("bert.") :]
+            elif cls.base_prefix and not name.startswith(("bert.", "cls.", "classifier.")):
+                name = cls.base_prefix + name
+            renamed[name] = tensor
+        return renamed
+
+    @classmethod
+    def from_pretrained(cls, model_dir: str | os.PathLike, **config_overrides: Any):
+        """Load a HF-format BERT folder (``config.json`` + ``model.safetensors`` or ``.bin``).
+
+        Every tensor's shape is checked (a mismatch raises ValueError naming the
+        tensor and both shapes). Tensors the checkpoint lacks (a new task head)
+        keep their fresh initialization and are listed in a warning and in
+        ``model.loading_info``; checkpoint tensors the model has no place for
+        are listed too.
+        """
+        config = BertConfig.from_dict(
+            {**checkpoint.load_config_json(model_dir), **config_overrides}
+        )
+        model = cls(config)
+        weights = cls._rename(checkpoint.load_weights(model_dir))
+        missing, unexpected = checkpoint.check_and_assign(model, weights, str(model_dir))
+        model.tie_weights()
+        missing = [name for name in missing if name not in model._tied_names()]
+        model.loading_info = {"missing": missing, "unexpected": unexpected}
+        if missing:
+            warnings.warn(
+                f"{cls.__name__}: newly initialized, not in {model_dir}: {', '.join(missing)}",
+                stacklevel=2,
+            )
+        if unexpected:
+            warnings.warn(
+                f"{cls.__name__}: checkpoint tensors not used: {', '.join(unexpected)}",
+                stacklevel=2,
+            )
+        return model
+
+    def save_pretrained(self, model_dir: str | os.PathLike) -> None:
+        """Write ``config.json`` and ``model.safetensors`` that ``transformers`` loads."""
+        model_dir = Path(model_dir)
+        tied = self._tied_names()
+        tensors = {k: v for k, v in self.state_dict().items() if k not in tied}
+        checkpoint.save_safetensors(tensors, model_dir / "model.safetensors")
+        values = {**self.config.to_dict(), "architectures": [type(self).__name__]}
+        checkpoint.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
+
+
+class BertModel(BertPreTrainedModel):
+    """The BERT encoder: embeddings, Transformer layers, and the [CLS] pooler."""
+
+    base_prefix = ""
+
+    def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
+        super().__init__()
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        self._init_weights()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> EncoderOutput:
+        """Encode a batch.
+
+        Args:
+            input_ids: (batch, seq) token ids.
+            attention_mask: (batch, seq), 1 for real tokens and 0 for padding.
+            token_type_ids: (batch, seq) segment ids, 0 for A and 1 for B.
+        """
+        if input_ids.dim() != 2:
+            raise ValueError(f"input_ids must be (batch, seq), got {tuple(input_ids.shape)}")
+        if input_ids.shape[1] > self.config.max_position_embeddings:
+            raise ValueError(
+                f"sequence of {input_ids.shape[1]} tokens is longer than "
+                f"max_position_embeddings={self.config.max_position_embeddings}"
+            )
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        mask = None if attention_mask is None else attention_mask.bool()
+        hidden = self.encoder(self.embeddings(input_ids, token_type_ids), mask)
+        pooled = self.pooler(hidden) if self.pooler is not None else None
+        return EncoderOutput(hidden, pooled)
+
+
+def mean_pooled_embeddings(
+    last_hidden_state: torch.Tensor, attention_mask: torch.Tensor, normalize: bool = True
+) -> torch.Tensor:
+    """Sentence embeddings: the mean of the real tokens' states, L2-normalized by default."""
+    weights = attention_mask.to(last_hidden_state.dtype).unsqueeze(-1)
+    summed = (last_hidden_state * weights).sum(1)
+    pooled = summed / weights.sum(1).clamp(min=1e-9)
+    return F.normalize(pooled, dim=-1) if normalize else pooled
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dense(x)
+        if self.activation == "relu":
+            x = F.relu(x)
+        else:
+            x = F.gelu(x, approximate="tanh" if self.activation == "gelu_tanh" else "none")
+        return self.LayerNorm(x)
+
+
+class BertLMPredictionHead(nn.Module):
+    """Hidden states to vocabulary logits; the decoder shares the word embeddings."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(config)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        self.bias = self.decoder.bias  # HF stores it as cls.predictions.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.transform(x))
+
+
+class BertOnlyMLMHead(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config)
+
+
+class BertPreTrainingHeads(BertOnlyMLMHead):
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+
+class _TiedMLM(BertPreTrainedModel):
+    """Shared by the models with a masked-LM head tied to the word embeddings."""
+
+    bert: BertModel
+    cls: BertOnlyMLMHead
+
+    def tie_weights(self) -> None:
+        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
+
+    def _tied_names(self) -> set[str]:
+        return {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+
+    def mlm_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over the masked positions (labels -100 elsewhere)."""
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+
+
+class PreTrainingOutput(NamedTuple):
+    loss: torch.Tensor | None
+    prediction_logits: torch.Tensor  # (batch, seq, vocab)
+    seq_relationship_logits: torch.Tensor  # (batch, 2): 0 = B follows A, 1 = B is random
+
+
+class BertForPreTraining(_TiedMLM):
+    """BERT with both pretraining heads: masked-LM and next-sentence prediction."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config)
+        self.cls = BertPreTrainingHeads(config)
+        self._init_weights()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        next_sentence_label: torch.Tensor | None = None,
+    ) -> PreTrainingOutput:
+        """``labels``: the original ids at masked positions, -100 elsewhere. The loss is
+        the masked-LM loss plus the next-sentence loss, each when its labels are given."""
+        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
+        logits = self.cls.predictions(hidden)
+        nsp_logits = self.cls.seq_relationship(pooled)
+        loss = None
+        if labels is not None:
+            loss = self.mlm_loss(logits, labels)
+        if next_sentence_label is not None:
+            nsp = F.cross_entropy(nsp_logits, next_sentence_label.reshape(-1))
+            loss = nsp if loss is None else loss + nsp
+        return PreTrainingOutput(loss, logits, nsp_logits)
+
+
+class MaskedLMOutput(NamedTuple):
+    loss: torch.Tensor | None
+    logits: torch.Tensor
+
+
+class BertForMaskedLM(_TiedMLM):
+    """BERT with the masked-LM head only."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertOnlyMLMHead(config)
+        self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        hidden, _ = self.bert(input_ids, attention_mask, token_type_ids)
+        logits = self.cls.predictions(hidden)
+        loss = self.mlm_loss(logits, labels) if labels is not None else None
+        return MaskedLMOutput(loss, logits)
+
+
+class ClassifierOutput(NamedTuple):
+    loss: torch.Tensor | None
+    logits: torch.Tensor
+
+
+def _check_labels(labels: torch.Tensor, num_labels: int) -> None:
+    real = labels[labels != -100]
+    if real.numel() and (real.min() < 0 or real.max() >= num_labels):
+        bad = real[(real < 0) | (real >= num_labels)][0].item()
+        raise ValueError(f"label {bad} is outside 0..{num_labels - 1} (num_labels={num_labels})")
+
+
+class BertForSequenceClassification(BertPreTrainedModel):
+    """BERT with a linear classifier on the pooled [CLS] state."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config)
+        p = config.classifier_dropout
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        """Logits (batch, num_labels); with ``labels`` (batch,) also the cross-entropy loss."""
+        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
+        logits = self.classifier(self.dropout(pooled))
+        loss = None
+        if labels is not None:
+            _check_labels(labels, self.config.num_labels)
+            loss = F.cross_entropy(logits, labels)
+        return ClassifierOutput(loss, logits)
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """BERT with a linear classifier on every token (tagging)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.bert = BertModel(config, add_pooling_layer=False)
+        p = config.classifier_dropout
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self._init_weights()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+        """Logits (batch, seq, num_labels); ``labels`` (batch, seq) with -100 on ignored tokens."""
+        hidden, _ = self.bert(input_ids, attention_mask, token_type_ids)
+        logits = self.classifier(self.dropout(hidden))
+        loss = None
+        if labels is not None:
+            _check_labels(labels, self.config.num_labels)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        return ClassifierOutput(loss, logits)
+
+
+__all__ = [
+    "BertConfig",
+    "BertForMaskedLM",
+    "BertForPreTraining",
+    "BertForSequenceClassification",
+    "BertForTokenClassification",
+    "BertModel",
+    "mean_pooled_embeddings",
+]

@@ -1,0 +1,192 @@
+"""Fine-tuning BERT for text classification: read a labelled table, train, report F1.
+
+The recipe of the original paper's fine-tuning: our WordPiece encodings,
+AdamW at 2e-5 with linear warmup and decay, gradient clipping at 1.0, and
+accuracy plus macro-F1 on a validation set after every epoch.
+
+>>> from ptm_fast.finetune import read_labelled_table, finetune_classifier
+>>> texts, labels = read_labelled_table("reviews.csv", "text", "label")   # doctest: +SKIP
+>>> result = finetune_classifier("all-MiniLM-L6-v2/", texts, labels)      # doctest: +SKIP
+>>> result.evaluations[-1]                                                  # doctest: +SKIP
+{'epoch': 3, 'accuracy': 0.83, 'macro_f1': 0.82}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ptm_fast.bert import BertForSequenceClassification
+from ptm_fast.metrics import accuracy, macro_f1
+from ptm_fast.training import Trainer, TrainingConfig
+
+
+def read_labelled_table(
+    path: str | os.PathLike, text_col: str, label_col: str
+) -> tuple[list[str], list[str]]:
+    """Texts and labels from a CSV, TSV or JSON-lines file (chosen by its suffix).
+
+    Raises ValueError naming the file when it has no rows or lacks a column
+    (and says which columns it has), or when a row has an empty label.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such training file")
+    with open(path, encoding="utf-8", newline="") as f:
+        if path.suffix in (".jsonl", ".json"):
+            rows = [json.loads(line) for line in f if line.strip()]
+            columns = set(rows[0]) if rows else set()
+        else:
+            reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
+            rows = list(reader)
+            columns = set(reader.fieldnames or ())
+    if not rows:
+        raise ValueError(f"{path}: the file has no rows to train on")
+    for column in (text_col, label_col):
+        if column not in columns:
+            raise ValueError(f"{path}: no column {column!r}; the columns are {sorted(columns)}")
+    texts, labels = [], []
+    for line, row in enumerate(rows, start=2):
+        label = row.get(label_col)
+        if label is None or str(label).strip() == "":
+            raise ValueError(f"{path}, row {line}: empty label in column {label_col!r}")
+        texts.append(str(row.get(text_col) or ""))
+        labels.append(str(label))
+    return texts, labels
+
+
+def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded shuffle of range(n) cut into (train, valid)."""
+    if not 0.0 < valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
+    order = np.random.default_rng(seed).permutation(n)
+    cut = round(n * (1.0 - valid_fraction))
+    return order[:cut], order[cut:]
+
+
+@dataclass
+class FinetuneResult:
+    model: BertForSequenceClassification
+    label_names: list[str]
+    evaluations: list[dict]  # one per epoch: accuracy and macro_f1 on the validation set
+    seconds: float
+    majority_accuracy: float  # always predicting the most common training label
+
+
+class EncodedTexts:
+    """Texts encoded once into fixed-width arrays; batches are trimmed to their longest row."""
+
+    def __init__(self, tokenizer, texts: Sequence[str], max_length: int):
+        arrays = tokenizer.encode_batch_numpy(list(texts), max_length=max_length)
+        self.input_ids = torch.from_numpy(np.asarray(arrays["input_ids"], dtype=np.int64))
+        self.token_type_ids = torch.from_numpy(np.asarray(arrays["token_type_ids"], dtype=np.int64))
+        self.attention_mask = torch.from_numpy(np.asarray(arrays["attention_mask"], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+    def batch(self, rows) -> dict[str, torch.Tensor]:
+        mask = self.attention_mask[rows]
+        width = max(1, int(mask.sum(1).max()))
+        return {
+            "input_ids": self.input_ids[rows, :width],
+            "token_type_ids": self.token_type_ids[rows, :width],
+            "attention_mask": mask[:, :width],
+        }
+
+
+def predict(model, encoded: EncodedTexts, batch_size: int = 64) -> np.ndarray:
+    """The predicted class of every encoded text."""
+    device = next(model.parameters()).device
+    predictions = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(encoded), batch_size):
+            rows = torch.arange(start, min(start + batch_size, len(encoded)))
+            batch = {k: v.to(device) for k, v in encoded.batch(rows).items()}
+            predictions.append(model(**batch).logits.argmax(-1).cpu().numpy())
+    return np.concatenate(predictions)
+
+
+def finetune_classifier(
+    model_dir: str | os.PathLike,
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    valid_texts: Sequence[str] | None = None,
+    valid_labels: Sequence[str] | None = None,
+    config: TrainingConfig | None = None,
+    batch_size: int = 32,
+    max_length: int = 128,
+    valid_fraction: float = 0.2,
+    output_dir: str | os.PathLike | None = None,
+) -> FinetuneResult:
+    """Fine-tune the BERT in ``model_dir`` to classify texts; labels may be any strings.
+
+    Without a validation set, ``valid_fraction`` of the training rows (a seeded
+    split) is held out. Labels of the validation set must all occur in
+    training. With ``output_dir`` the model, its config (with the label names)
+    and the tokenizer files are saved there.
+    """
+    from ptm_fast import WordPieceTokenizer
+
+    config = config or TrainingConfig(epochs=3, lr=2e-5, warmup_ratio=0.1, max_grad_norm=1.0)
+    if len(train_texts) != len(train_labels):
+        raise ValueError(f"{len(train_texts)} texts but {len(train_labels)} labels")
+    if not train_texts:
+        raise ValueError("there are no training examples")
+    if valid_texts is None:
+        train_rows, valid_rows = split_indices(len(train_texts), valid_fraction, config.seed)
+        valid_texts = [train_texts[i] for i in valid_rows]
+        valid_labels = [train_labels[i] for i in valid_rows]
+        train_texts = [train_texts[i] for i in train_rows]
+        train_labels = [train_labels[i] for i in train_rows]
+    label_names = sorted(set(train_labels))
+    if len(label_names) < 2:
+        raise ValueError(f"need at least two classes to train a classifier, got {label_names}")
+    index = {name: i for i, name in enumerate(label_names)}
+    unknown = sorted(set(valid_labels) - set(index))
+    if unknown:
+        raise ValueError(f"validation labels not seen in training: {unknown}")
+
+    tokenizer = WordPieceTokenizer.from_pretrained(model_dir)
+    train = EncodedTexts(tokenizer, train_texts, max_length)
+    valid = EncodedTexts(tokenizer, valid_texts, max_length)
+    y_train = torch.tensor([index[label] for label in train_labels])
+    y_valid = np.array([index[label] for label in valid_labels])
+    majority = float(np.mean(y_valid == np.bincount(y_train.numpy()).argmax()))
+
+    id2label = dict(enumerate(label_names))
+    model = BertForSequenceClassification.from_pretrained(model_dir, id2label=id2label)
+    steps_per_epoch = len(train) // batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"{len(train)} training examples do not fill one batch of {batch_size}")
+
+    def batches(epoch: int):
+        order = torch.from_numpy(np.random.default_rng(config.seed + epoch).permutation(len(train)))
+        for step in range(steps_per_epoch):
+            rows = order[step * batch_size : (step + 1) * batch_size]
+            yield {**train.batch(rows), "labels": y_train[rows]}
+
+    def evaluate(model) -> dict[str, float]:
+        predicted = predict(model, valid)
+        return {
+            "accuracy": accuracy(predicted, y_valid),
+            "macro_f1": macro_f1(predicted, y_valid, len(label_names)),
+        }
+
+    start = time.perf_counter()
+    trainer = Trainer(model, config, batches, steps_per_epoch, evaluate=evaluate)
+    trainer.train()
+    seconds = time.perf_counter() - start
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+        tokenizer.save(output_dir)
+    return FinetuneResult(model, label_names, trainer.evaluations, seconds, majority)

@@ -1,0 +1,323 @@
+"""The training loop BERT and GPT share.
+
+AdamW without decay on biases and LayerNorm weights, linear warmup then linear
+or cosine decay, gradient clipping and accumulation, bf16 autocast on a GPU,
+evaluation each epoch, a progress bar with loss and throughput, atomic
+checkpoints with exact resume, and data-parallel training when launched by
+``torchrun`` (DDP over gloo on CPU, NCCL on GPU).
+
+The data is a function ``batches(epoch) -> iterable of dicts of tensors``: it
+must give the same batches for the same epoch, which is what makes resuming
+exact (the loop skips the batches a checkpoint has already seen). Each batch
+is a *global* batch; under DDP every process takes its own contiguous slice.
+
+>>> trainer = Trainer(model, TrainingConfig(epochs=3, lr=2e-5), batches, evaluate=evaluate)
+>>> history = trainer.train()        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ptm_fast.checkpoint import atomic_write_bytes
+from ptm_fast.progress import Progress
+
+Batch = dict[str, torch.Tensor]
+
+
+@dataclass
+class TrainingConfig:
+    """How to train; every field has the default most fine-tuning runs want."""
+
+    epochs: int = 3
+    lr: float = 2e-5
+    weight_decay: float = 0.01  # not applied to biases and LayerNorm weights
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_ratio: float = 0.1  # share of all optimizer steps spent warming up
+    schedule: str = "linear"  # decay after warmup: "linear", "cosine" or "constant"
+    min_lr_ratio: float = 0.0  # cosine decays to lr * min_lr_ratio
+    max_grad_norm: float | None = 1.0  # clip the global gradient norm; None: no clipping
+    grad_accum_steps: int = 1  # micro-batches per optimizer step
+    max_steps: int | None = None  # stop after this many optimizer steps
+    bf16: bool | None = None  # autocast to bf16; None: on when training on a GPU
+    seed: int = 0
+    checkpoint_dir: str | None = None  # where trainer_state.pt is written and resumed from
+    checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: only at epoch ends
+    log_every: int = 10  # optimizer steps between loss records
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("linear", "cosine", "constant"):
+            raise ValueError(f"schedule must be linear, cosine or constant, got {self.schedule!r}")
+        if self.grad_accum_steps < 1:
+            raise ValueError(f"grad_accum_steps must be >= 1, got {self.grad_accum_steps}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups: decay on weight matrices, none on biases, norms and other vectors."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        vector_like = param.dim() < 2 or "LayerNorm" in name or "norm" in name.lower()
+        (no_decay if vector_like else decay).append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+def lr_multiplier(step: int, total: int, config: TrainingConfig) -> float:
+    """The schedule: linear warmup, then linear or cosine decay (or constant)."""
+    warmup = int(config.warmup_ratio * total)
+    if step < warmup:
+        return (step + 1) / warmup
+    if config.schedule == "constant" or total <= warmup:
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    if config.schedule == "linear":
+        return max(0.0, 1.0 - progress)
+    floor = config.min_lr_ratio
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+@dataclass
+class Distributed:
+    """Where this process sits in a torchrun job (world 1 without torchrun)."""
+
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @classmethod
+    def from_environment(cls) -> Distributed:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
+            return cls()
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return cls(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+    def shard(self, batch: Batch) -> Batch:
+        """This process's contiguous slice of a global batch."""
+        if self.world == 1:
+            return batch
+        size = next(iter(batch.values())).shape[0]
+        if size % self.world:
+            raise ValueError(f"a global batch of {size} does not split over {self.world} processes")
+        part = size // self.world
+        return {k: v[self.rank * part : (self.rank + 1) * part] for k, v in batch.items()}
+
+
+class Trainer:
+    """Trains ``model`` (whose forward returns something with a ``.loss``) on ``batches``."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainingConfig,
+        batches: Callable[[int], Iterable[Batch]],
+        steps_per_epoch: int,
+        evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+        device: str | torch.device | None = None,
+        tokens_in: Callable[[Batch], int] | None = None,
+    ):
+        """
+        Args:
+            batches: ``batches(epoch)`` yields the epoch's global batches, the same
+                ones every time it is called with that epoch.
+            steps_per_epoch: how many batches ``batches(epoch)`` yields.
+            evaluate: called on the bare model after each epoch; its figures are
+                printed and kept in ``self.evaluations``.
+            tokens_in: counts a batch's tokens for the throughput figure (default:
+                the sum of ``attention_mask``, else the size of ``input_ids``).
+        """
+        if steps_per_epoch < 1:
+            raise ValueError("there is nothing to train on: the data yields no batch")
+        self.config = config
+        self.dist = Distributed.from_environment()
+        if device is None:
+            device = f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        torch.manual_seed(config.seed)
+        self.model = model.to(self.device)
+        self.wrapped: nn.Module = self.model
+        if self.dist.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.wrapped = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.batches, self.steps_per_epoch, self.evaluate = batches, steps_per_epoch, evaluate
+        self.tokens_in = tokens_in or _count_tokens
+        self.total_steps = config.epochs * steps_per_epoch // config.grad_accum_steps
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self.optimizer = torch.optim.AdamW(
+            parameter_groups(self.model, config.weight_decay), lr=config.lr, betas=config.betas
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: lr_multiplier(step, max(1, self.total_steps), config)
+        )
+        self.use_bf16 = config.bf16 if config.bf16 is not None else self.device.type == "cuda"
+        self.step = 0  # optimizer steps taken
+        self.epoch = 0
+        self.batch_in_epoch = 0  # batches of the current epoch already consumed
+        # {"step", "loss" (of that optimizer step), "lr"} every log_every steps
+        self.history: list[dict[str, float]] = []
+        self.evaluations: list[dict[str, float]] = []
+        self._resume_if_possible()
+
+    # --- checkpoints -------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        if not self.config.checkpoint_dir:
+            return None
+        return Path(self.config.checkpoint_dir) / "trainer_state.pt"
+
+    def save_checkpoint(self) -> None:
+        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, position."""
+        path = self.checkpoint_path
+        if path is None or self.dist.rank != 0:
+            return
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "history": self.history,
+            "evaluations": self.evaluations,
+            "rng_cpu": torch.get_rng_state(),
+            "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "config": asdict(self.config),
+        }
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(path, [buffer.getvalue()])
+
+    def _resume_if_possible(self) -> None:
+        path = self.checkpoint_path
+        if path is None or not path.is_file():
+            return
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step, self.epoch = state["step"], state["epoch"]
+        self.batch_in_epoch = state["batch_in_epoch"]
+        self.history, self.evaluations = state["history"], state["evaluations"]
+        torch.set_rng_state(state["rng_cpu"].cpu())
+        if state["rng_cuda"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
+
+    # --- the loop ----------------------------------------------------------
+
+    def _forward_loss(self, batch: Batch) -> torch.Tensor:
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        autocast = (
+            torch.autocast(self.device.type, dtype=torch.bfloat16)
+            if self.use_bf16
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            loss = self.wrapped(**batch).loss
+        if loss is None:
+            raise ValueError("the model returned no loss: does the batch carry the labels?")
+        return loss
+
+    def train(self) -> list[dict[str, float]]:
+        """Run the remaining epochs; returns the loss history."""
+        self.model.train()
+        while self.epoch < self.config.epochs:
+            if not self._train_epoch():
+                self.save_checkpoint()  # stopped by max_steps inside the epoch
+                break
+            self.epoch += 1
+            self.batch_in_epoch = 0
+            self.save_checkpoint()
+        return self.history
+
+    def _train_epoch(self) -> bool:
+        """Train on the rest of the current epoch; False when max_steps stopped it early."""
+        config = self.config
+        accum = config.grad_accum_steps
+        description = f"epoch {self.epoch + 1}/{config.epochs}"
+        bar = None
+        if config.progress and self.dist.rank == 0:
+            bar = Progress(self.steps_per_epoch, description, unit="batches")
+            bar.done = self.batch_in_epoch
+        running, tokens, seen = 0.0, 0, 0  # for the progress bar: this run's part of the epoch
+        step_loss = 0.0  # summed over the micro-batches of the current optimizer step
+        start = time.perf_counter()
+        for index, batch in enumerate(self.batches(self.epoch)):
+            if index < self.batch_in_epoch:
+                continue  # consumed before the checkpoint this run resumed from
+            if self.step >= self.total_steps:
+                break
+            local = self.dist.shard(batch)
+            final_micro = (index + 1) % accum == 0
+            sync = contextlib.nullcontext()
+            if self.dist.world > 1 and not final_micro:
+                sync = self.wrapped.no_sync()  # gradients meet only at the optimizer step
+            with sync:
+                loss = self._forward_loss(local)
+                (loss / accum).backward()
+            running += loss.item()
+            step_loss += loss.item()
+            seen += 1
+            tokens += self.tokens_in(batch)
+            self.batch_in_epoch = index + 1
+            if final_micro:
+                self._optimizer_step()
+                if self.step % config.log_every == 0 or self.step == self.total_steps:
+                    lr = self.scheduler.get_last_lr()[0]
+                    self.history.append({"step": self.step, "loss": step_loss / accum, "lr": lr})
+                step_loss = 0.0
+                if config.checkpoint_every and self.step % config.checkpoint_every == 0:
+                    self.save_checkpoint()
+            if bar is not None:
+                rate = f"{tokens / max(time.perf_counter() - start, 1e-9):,.0f}"
+                bar.update(1, loss=running / seen, lr=self.scheduler.get_last_lr()[0], tok_s=rate)
+        if bar is not None:
+            bar.close()
+        completed = self.batch_in_epoch >= self.steps_per_epoch
+        if self.evaluate is not None and self.dist.rank == 0:
+            self.model.eval()
+            with torch.no_grad():
+                figures = {"epoch": self.epoch + 1, **self.evaluate(self.model)}
+            self.model.train()
+            self.evaluations.append(figures)
+            shown = ", ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
+            )
+            print(f"  evaluation: {shown}", flush=True)
+        return completed
+
+    def _optimizer_step(self) -> None:
+        if self.config.max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+
+
+def _count_tokens(batch: Batch) -> int:
+    if "attention_mask" in batch:
+        return int(batch["attention_mask"].sum())
+    return int(batch["input_ids"].numel()) if "input_ids" in batch else 0
