@@ -498,12 +498,11 @@ class BertForSequenceClassification(BertPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         """Logits (batch, num_labels); with ``labels`` (batch,) also the cross-entropy loss."""
-        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(pooled))
-        loss = None
         if labels is not None:
             _check_labels(labels, self.config.num_labels)
-            loss = F.cross_entropy(logits, labels)
+        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
+        logits = self.classifier(self.dropout(pooled))
+        loss = F.cross_entropy(logits, labels) if labels is not None else None
         return ClassifierOutput(loss, logits)
 
 
@@ -521,11 +520,12 @@ class BertForTokenClassification(BertPreTrainedModel):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
         """Logits (batch, seq, num_labels); ``labels`` (batch, seq) with -100 on ignored tokens."""
+        if labels is not None:
+            _check_labels(labels, self.config.num_labels)
         hidden, _ = self.bert(input_ids, attention_mask, token_type_ids)
         logits = self.classifier(self.dropout(hidden))
         loss = None
         if labels is not None:
-            _check_labels(labels, self.config.num_labels)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
         return ClassifierOutput(loss, logits)
 
