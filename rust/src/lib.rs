@@ -5,10 +5,12 @@
 //! tests. The `python` module (behind the `python` feature, which maturin
 //! turns on) only converts arguments, releases the GIL and maps errors.
 
+pub mod bert_pretraining;
 pub mod bpe;
 pub mod error;
 pub mod parallel;
 pub mod pretokenize;
+pub mod rng;
 pub mod word_count;
 pub mod wordpiece;
 

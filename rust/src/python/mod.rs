@@ -4,6 +4,7 @@
 //! long work and route failures through `errors`; the algorithms live in the
 //! plain Rust modules. Keep `python/ptm_fast/_core.pyi` in step with this file.
 
+mod bert_pretraining;
 mod bpe;
 mod errors;
 mod wordpiece;
@@ -61,6 +62,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(count_words, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     wordpiece::register(m)?;
+    bert_pretraining::register(m)?;
     bpe::register(m)?;
     Ok(())
 }
