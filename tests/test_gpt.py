@@ -1,0 +1,166 @@
+"""GPT: checkpoint parity with transformers, cached and batched generation, decoding rules."""
+
+import pytest
+import torch
+
+from ptm_fast.generation import banned_next_tokens
+from ptm_fast.gpt import GPT, GPTConfig
+
+transformers = pytest.importorskip("transformers")
+
+
+def small_config(**kw) -> GPTConfig:
+    values = dict(vocab_size=97, n_positions=48, n_embd=32, n_layer=2, n_head=2,
+                  resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)  # fmt: skip
+    return GPTConfig(**{**values, **kw})
+
+
+def hf_model(tmp_path):
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(
+        vocab_size=97, n_positions=48, n_embd=32, n_layer=2, n_head=2,
+        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+    )  # fmt: skip
+    model = transformers.GPT2LMHeadModel(config).eval()
+    model.save_pretrained(tmp_path)
+    return model
+
+
+def test_transformers_checkpoint_loads_with_the_same_logits(tmp_path):
+    reference = hf_model(tmp_path)
+    ours = GPT.from_pretrained(tmp_path).eval()
+    assert ours.loading_info == {"missing": [], "unexpected": []}
+    ids = torch.randint(0, 97, (3, 20), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, reference(ids).logits, atol=1e-4, rtol=1e-4)
+
+
+def test_ours_saved_loads_into_transformers_with_the_same_logits(tmp_path):
+    torch.manual_seed(3)
+    ours = GPT(small_config()).eval()
+    ours.save_pretrained(tmp_path)
+    reference = transformers.GPT2LMHeadModel.from_pretrained(str(tmp_path)).eval()
+    ids = torch.randint(0, 97, (2, 31), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, reference(ids).logits, atol=1e-4, rtol=1e-4)
+
+
+def test_left_padded_logits_equal_transformers(tmp_path):
+    reference = hf_model(tmp_path)
+    ours = GPT.from_pretrained(tmp_path).eval()
+    ids = torch.randint(0, 97, (2, 12), generator=torch.Generator().manual_seed(5))
+    mask = torch.ones_like(ids)
+    mask[1, :4] = 0
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        mine = ours(ids, attention_mask=mask).logits
+        theirs = reference(ids, attention_mask=mask, position_ids=positions).logits
+    real = mask.bool()
+    torch.testing.assert_close(mine[real], theirs[real], atol=1e-4, rtol=1e-4)
+
+
+def test_wrong_shape_names_the_tensor(tmp_path):
+    hf_model(tmp_path)
+    with pytest.raises(ValueError, match=r"'transformer\.wpe\.weight' has shape \(48, 32\)"):
+        GPT.from_pretrained(tmp_path, n_positions=64)
+
+
+def test_loss_is_the_mean_next_token_nll():
+    torch.manual_seed(0)
+    model = GPT(small_config()).eval()
+    ids = torch.randint(0, 97, (2, 10))
+    targets = torch.roll(ids, -1, dims=1)
+    targets[:, -1] = -100
+    out = model(ids, targets)
+    logp = torch.log_softmax(out.logits, -1)
+    manual = -logp[:, :-1].gather(-1, targets[:, :-1, None]).mean()
+    torch.testing.assert_close(out.loss, manual)
+
+
+def test_cached_generation_equals_uncached():
+    torch.manual_seed(1)
+    model = GPT(small_config())
+    prompt = torch.randint(0, 97, (2, 5), generator=torch.Generator().manual_seed(3))
+    cached = model.generate(prompt, max_new_tokens=15, use_cache=True)
+    uncached = model.generate(prompt, max_new_tokens=15, use_cache=False)
+    assert torch.equal(cached, uncached)
+    assert cached.shape == (2, 20) and torch.equal(cached[:, :5], prompt)
+
+
+def test_batched_left_padded_generation_equals_one_by_one():
+    torch.manual_seed(2)
+    model = GPT(small_config())
+    g = torch.Generator().manual_seed(4)
+    prompts = [torch.randint(0, 97, (n,), generator=g) for n in (3, 7, 5)]
+    width = max(len(p) for p in prompts)
+    batch = torch.zeros(len(prompts), width, dtype=torch.long)
+    mask = torch.zeros_like(batch)
+    for row, p in enumerate(prompts):
+        batch[row, width - len(p) :] = p
+        mask[row, width - len(p) :] = 1
+    together = model.generate(batch, max_new_tokens=10, attention_mask=mask)
+    for row, p in enumerate(prompts):
+        alone = model.generate(p[None], max_new_tokens=10)
+        assert torch.equal(together[row, width:], alone[0, len(p) :]), row
+
+
+def test_no_repeat_ngram_never_repeats_a_bigram():
+    torch.manual_seed(0)
+    model = GPT(small_config(vocab_size=12))
+    out = model.generate(torch.tensor([[1, 2, 3]]), max_new_tokens=40, no_repeat_ngram_size=2)[0]
+    bigrams = list(zip(out[:-1].tolist(), out[1:].tolist(), strict=True))
+    assert len(bigrams) == len(set(bigrams))
+
+
+def test_banned_tokens_complete_seen_ngrams():
+    assert banned_next_tokens([1, 2, 3, 1, 2], 3) == {3}
+    assert banned_next_tokens([5, 5], 2) == {5}
+    assert banned_next_tokens([1, 2], 3) == set()
+
+
+def test_generation_stops_rows_at_eos():
+    torch.manual_seed(0)
+    model = GPT(small_config())
+    prompt = torch.randint(0, 97, (3, 4), generator=torch.Generator().manual_seed(9))
+    free = model.generate(prompt, max_new_tokens=12)
+    eos = int(free[0, 6])  # the token row 0 produces third
+    stopped = model.generate(prompt, max_new_tokens=12, eos_token_id=eos, pad_token_id=0)
+    row = stopped[0, 4:].tolist()
+    cut = row.index(eos)
+    assert all(t == 0 for t in row[cut + 1 :])
+
+
+def test_sampling_respects_top_k_and_is_seeded():
+    torch.manual_seed(0)
+    model = GPT(small_config())
+    prompt = torch.tensor([[1, 2, 3]])
+    first = model.generate(
+        prompt, 20, do_sample=True, top_k=1, generator=torch.Generator().manual_seed(0)
+    )
+    greedy = model.generate(prompt, 20)
+    assert torch.equal(first, greedy)  # top_k=1 sampling is greedy
+    a = model.generate(
+        prompt, 20, do_sample=True, top_p=0.9, generator=torch.Generator().manual_seed(5)
+    )
+    b = model.generate(
+        prompt, 20, do_sample=True, top_p=0.9, generator=torch.Generator().manual_seed(5)
+    )
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"input_ids": torch.zeros(1, 0, dtype=torch.long)}, "empty"),
+        ({"input_ids": torch.zeros(1, 49, dtype=torch.long)}, "more than the context"),
+        ({"max_new_tokens": 100}, "exceed the context"),
+        ({"top_p": 0.0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"temperature": 0.0}, "temperature"),
+    ],
+)
+def test_bad_generation_arguments(kwargs, message):
+    model = GPT(small_config())
+    args = {"input_ids": torch.tensor([[1, 2]]), "max_new_tokens": 5, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        model.generate(**args)
