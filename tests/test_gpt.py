@@ -164,3 +164,34 @@ def test_bad_generation_arguments(kwargs, message):
     args = {"input_ids": torch.tensor([[1, 2]]), "max_new_tokens": 5, **kwargs}
     with pytest.raises(ValueError, match=message):
         model.generate(**args)
+
+
+class CharTokenizer:
+    """One token per character: enough to test the scoring arithmetic."""
+
+    def encode(self, text):
+        return [ord(c) % 97 for c in text]
+
+
+def test_zero_shot_scores_are_the_label_log_likelihoods():
+    from ptm_fast.zero_shot import label_scores, zero_shot_classify
+
+    torch.manual_seed(0)
+    model = GPT(small_config()).eval()
+    tok = CharTokenizer()
+    scores = label_scores(model, tok, "abc", ["xy", "z"], "{text} is {label}.")
+    context, label = tok.encode("abc is "), tok.encode("xy.")
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([context + label])).logits[0], -1)
+    expected = sum(logp[len(context) - 1 + i, t] for i, t in enumerate(label))
+    assert float(scores[0]) == pytest.approx(float(expected), abs=1e-4)
+    result = zero_shot_classify(model, tok, ["abc"], ["xy", "z"], "{text} is {label}.")
+    assert sum(result[0].values()) == pytest.approx(1.0)
+    assert (result[0]["xy"] > result[0]["z"]) == bool(scores[0] > scores[1])
+
+
+def test_zero_shot_template_must_hold_both_fields():
+    from ptm_fast.zero_shot import zero_shot_classify
+
+    with pytest.raises(ValueError, match="template"):
+        zero_shot_classify(GPT(small_config()), CharTokenizer(), ["a"], ["b", "c"], "{label}")
