@@ -356,9 +356,11 @@ mod tests {
 
     fn toy_ranks() -> ByteLevelBpe {
         let mut ranks: Vec<(Vec<u8>, u32)> = (0..=255u8).map(|b| (vec![b], u32::from(b))).collect();
-        for (i, t) in ["he", "ll", "hell", "hello", " w", "or", " wor", "ld", " world"]
-            .iter()
-            .enumerate()
+        for (i, t) in [
+            "he", "ll", "hell", "hello", " w", "or", " wor", "ld", " world",
+        ]
+        .iter()
+        .enumerate()
         {
             ranks.push((t.as_bytes().to_vec(), 256 + i as u32));
         }
