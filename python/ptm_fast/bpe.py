@@ -81,7 +81,9 @@ def _allowed(allowed_special: object) -> list[str] | None:
 def _ids_list(ids: object) -> list[int]:
     if isinstance(ids, np.ndarray):
         if ids.ndim != 1 or ids.dtype.kind not in "iu":
-            raise TypeError(f"ids must be a 1-D integer array, got {ids.dtype} of shape {ids.shape}")
+            raise TypeError(
+                f"ids must be a 1-D integer array, got {ids.dtype} of shape {ids.shape}"
+            )
         return ids.tolist()
     if isinstance(ids, str | bytes):
         raise TypeError("ids must be a list of int")
@@ -191,7 +193,11 @@ class ByteLevelBPETokenizer:
         """
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
             raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
-        if isinstance(min_frequency, bool) or not isinstance(min_frequency, int) or min_frequency < 0:
+        if (
+            isinstance(min_frequency, bool)
+            or not isinstance(min_frequency, int)
+            or min_frequency < 0
+        ):
             raise ValueError(f"min_frequency must be a non-negative int, got {min_frequency!r}")
         if isinstance(special_tokens, str):
             raise TypeError("special_tokens must be a list of str, not a single str")
