@@ -43,6 +43,7 @@ impl MergeModel {
         }
     }
 
+    /// Adds `(left, right) -> (rank, id)` to a pair table.
     pub fn add_pair(
         pairs: &mut FastMap<u64, (u32, u32)>,
         left: u32,
@@ -58,6 +59,7 @@ impl MergeModel {
         self.whole = whole;
     }
 
+    /// The id of the single byte `b`.
     pub fn byte_id(&self, b: u8) -> u32 {
         self.byte_ids[b as usize]
     }

@@ -156,6 +156,7 @@ pub struct Pieces<'a> {
 }
 
 impl<'a> Pieces<'a> {
+    /// The pieces of `text`.
     pub fn new(text: &'a str) -> Self {
         Pieces { text, pos: 0 }
     }
@@ -238,6 +239,23 @@ mod tests {
             let len = (rng.next() % 24) as usize;
             let text: String = (0..len)
                 .map(|_| alphabet[(rng.next() as usize) % alphabet.len()])
+                .collect();
+            assert_eq!(ours(&text), oracle(&re, &text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn matches_the_regex_on_long_whitespace_heavy_text() {
+        let re = Regex::new(GPT2_PATTERN).unwrap();
+        let alphabet: Vec<char> = " \t\n\r\u{a0}\u{3000}a1'!é".chars().collect();
+        let mut rng = Lcg(11);
+        for _ in 0..2_000 {
+            let len = (rng.next() % 300) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    let i = (rng.next() as usize) % (alphabet.len() * 2);
+                    alphabet[if i < alphabet.len() { i } else { i % 6 }]
+                })
                 .collect();
             assert_eq!(ours(&text), oracle(&re, &text), "{text:?}");
         }

@@ -305,6 +305,7 @@ impl ByteLevelBpe {
         out
     }
 
+    /// How pairs merge: by the rank of their concatenation or by a merges list.
     pub fn semantics(&self) -> Semantics {
         self.semantics
     }

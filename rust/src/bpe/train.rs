@@ -24,10 +24,12 @@ pub struct PieceCounter {
 }
 
 impl PieceCounter {
+    /// An empty counter.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Counts the pieces of one text.
     pub fn add_text(&mut self, text: &str) {
         for piece in Pieces::new(text) {
             match self.counts.get_mut(piece) {
@@ -46,6 +48,7 @@ impl PieceCounter {
         }
     }
 
+    /// How many distinct pieces were counted.
     pub fn distinct(&self) -> usize {
         self.counts.len()
     }

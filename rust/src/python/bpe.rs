@@ -60,7 +60,18 @@ impl PyByteLevelBpe {
                 self.inner.encode(text, &allowed)
             }
         });
-        results.into_iter().collect()
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.map_err(|e| match e {
+                    Error::InvalidArgument(message) => {
+                        Error::InvalidArgument(format!("texts[{i}]: {message}"))
+                    }
+                    other => other,
+                })
+            })
+            .collect()
     }
 }
 
