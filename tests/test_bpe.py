@@ -59,6 +59,7 @@ def test_numpy_batch_layout(bpe):
     expected = bpe.encode_batch(lines, allowed_special="all")
     for i, want in enumerate(expected):
         assert ids[offsets[i] : offsets[i + 1]].tolist() == want
+    ids[0] = 7  # the arrays are writable
     ids, offsets = bpe.encode_batch_numpy([])
     assert ids.shape == (0,) and offsets.tolist() == [0]
     ids, offsets = bpe.encode_batch_numpy([EOT], ordinary=True)

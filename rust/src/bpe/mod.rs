@@ -7,6 +7,7 @@
 //! - [`load`] / [`save`]: tiktoken ranks, `vocab.json` + `merges.txt`, `tokenizer.json`;
 //! - [`train`]: learning merges from a corpus.
 
+pub mod batch;
 pub mod byte_map;
 pub mod hash;
 pub mod load;

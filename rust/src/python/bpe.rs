@@ -6,8 +6,9 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyByteArray, PyBytes};
 
+use crate::bpe::batch::map_balanced;
 use crate::bpe::{load, save, train, AllowedSpecial, ByteLevelBpe, PieceCounter};
 use crate::error::{Error, Result};
 use crate::parallel::{default_threads, map_ordered};
@@ -53,7 +54,7 @@ impl PyByteLevelBpe {
         self.check_allowed(allowed_special)?;
         let threads = threads.unwrap_or_else(default_threads);
         let allowed = allowed(allowed_special);
-        let results = map_ordered(texts, threads, |text| {
+        let results = map_balanced(texts, threads, |text| {
             if ordinary {
                 Ok(self.inner.encode_ordinary(text))
             } else {
@@ -149,7 +150,8 @@ impl PyByteLevelBpe {
     }
 
     /// Like `encode_batch`, returning `(ids, offsets)` as little-endian
-    /// bytes: all ids as uint32, then len(texts) + 1 int64 offsets.
+    /// bytearrays (writable buffers for numpy): all ids as uint32, and
+    /// len(texts) + 1 int64 offsets.
     #[pyo3(signature = (texts, num_threads, allowed_special, ordinary))]
     fn encode_batch_flat<'py>(
         &self,
@@ -158,7 +160,7 @@ impl PyByteLevelBpe {
         num_threads: Option<usize>,
         allowed_special: Option<Vec<String>>,
         ordinary: bool,
-    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    ) -> PyResult<(Bound<'py, PyByteArray>, Bound<'py, PyByteArray>)> {
         let (ids, offsets) = guarded_detached(py, || {
             let parts = self.encode_texts(&texts, num_threads, &allowed_special, ordinary)?;
             let total: usize = parts.iter().map(Vec::len).sum();
@@ -175,7 +177,7 @@ impl PyByteLevelBpe {
             }
             Ok((ids, offsets))
         })?;
-        Ok((PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
+        Ok((PyByteArray::new(py, &ids), PyByteArray::new(py, &offsets)))
     }
 
     /// The bytes of the tokens `ids`, concatenated.
