@@ -52,13 +52,21 @@ impl Hasher for FastHasher {
     }
 
     #[inline]
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+
+    #[inline]
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
 
     #[inline]
     fn finish(&self) -> u64 {
-        self.state
+        // The high bits of a product mix every input bit, the low bits only
+        // the low input bits; the table indexes with the low bits.
+        self.state.rotate_left(26)
     }
 }
 

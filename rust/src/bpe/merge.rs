@@ -25,11 +25,25 @@ fn key(left: u32, right: u32) -> u64 {
     (u64::from(left) << 32) | u64::from(right)
 }
 
+/// Pieces up to this many bytes are looked up whole by a packed integer key
+/// (no pointer to follow, one cache miss); longer ones by their bytes.
+const PACKED: usize = 15;
+
+/// The bytes of a short piece and its length in one integer.
+#[inline(always)]
+fn pack(bytes: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[15] = bytes.len() as u8;
+    u128::from_le_bytes(buf)
+}
+
 #[derive(Debug, Clone)]
 pub struct MergeModel {
     byte_ids: [u32; 256],
     pairs: FastMap<u64, (u32, u32)>,
-    whole: FastMap<Box<[u8]>, u32>,
+    whole_short: FastMap<u128, u32>,
+    whole_long: FastMap<Box<[u8]>, u32>,
 }
 
 impl MergeModel {
@@ -39,7 +53,8 @@ impl MergeModel {
         MergeModel {
             byte_ids,
             pairs,
-            whole: FastMap::default(),
+            whole_short: FastMap::default(),
+            whole_long: FastMap::default(),
         }
     }
 
@@ -56,7 +71,24 @@ impl MergeModel {
 
     /// Tokens that a piece equal to their bytes encodes to directly.
     pub fn set_whole(&mut self, whole: FastMap<Box<[u8]>, u32>) {
-        self.whole = whole;
+        self.whole_short.clear();
+        self.whole_long.clear();
+        for (bytes, id) in whole {
+            if bytes.len() <= PACKED {
+                self.whole_short.insert(pack(&bytes), id);
+            } else {
+                self.whole_long.insert(bytes, id);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn whole(&self, piece: &[u8]) -> Option<u32> {
+        if piece.len() <= PACKED {
+            self.whole_short.get(&pack(piece)).copied()
+        } else {
+            self.whole_long.get(piece).copied()
+        }
     }
 
     /// The id of the single byte `b`.
@@ -79,7 +111,7 @@ impl MergeModel {
             0 => {}
             1 => out.push(self.byte_ids[piece[0] as usize]),
             _ => {
-                if let Some(&id) = self.whole.get(piece) {
+                if let Some(id) = self.whole(piece) {
                     out.push(id);
                 } else {
                     self.merge(piece, NO_RANK, out);
