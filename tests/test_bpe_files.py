@@ -95,6 +95,16 @@ def test_trained_files_round_trip_through_hf(trained, tmp_path, sample):
     assert len(list(tmp_path.iterdir())) == 3
 
 
+def test_save_into_a_file_path_fails_cleanly(trained, tmp_path):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OSError):
+        trained.save(blocker)
+    with pytest.raises(OSError):
+        trained.save(blocker / "sub")
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
 def test_training_from_files_equals_training_from_lines(tmp_path):
     lines = list(corpus_lines()[:3000])
     (tmp_path / "a.txt").write_text("".join(f"{x}\n" for x in lines[:1500]), encoding="utf-8")

@@ -330,6 +330,7 @@ class ByteLevelBPETokenizer:
         return self.vocab_size
 
     def __repr__(self) -> str:
+        """Vocabulary size and special tokens."""
         return (
             f"ByteLevelBPETokenizer(vocab_size={self.vocab_size}, "
             f"special_tokens={self._specials!r})"

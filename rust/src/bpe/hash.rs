@@ -7,6 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
+/// Multiply-rotate hashing, one 64-bit word at a time.
 #[derive(Default, Clone, Copy)]
 pub struct FastHasher {
     state: u64,
@@ -70,5 +71,7 @@ impl Hasher for FastHasher {
     }
 }
 
+/// A `HashMap` with [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+/// A `HashSet` with [`FastHasher`].
 pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;

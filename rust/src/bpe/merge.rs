@@ -38,6 +38,7 @@ fn pack(bytes: &[u8]) -> u128 {
     u128::from_le_bytes(buf)
 }
 
+/// Bytes to ids by lowest-rank merges (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct MergeModel {
     byte_ids: [u32; 256],
