@@ -2,11 +2,11 @@
 //! conversion, the GIL released around the work, errors through `errors`.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
-use pyo3::types::{PyByteArray, PyBytes};
+use pyo3::types::{PyByteArray, PyBytes, PyList};
 
 use crate::bpe::batch::map_balanced;
 use crate::bpe::{load, save, train, AllowedSpecial, ByteLevelBpe, PieceCounter};
@@ -30,9 +30,35 @@ fn allowed(list: &Option<Vec<String>>) -> AllowedSpecial<'_> {
 #[pyclass(frozen, module = "ptm_fast._core", name = "ByteLevelBpe")]
 pub struct PyByteLevelBpe {
     inner: ByteLevelBpe,
+    /// One Python int per id, made on first use: lists of ids then hold
+    /// references to these instead of a new int object per token.
+    ints: OnceLock<Vec<Py<PyAny>>>,
+}
+
+impl From<ByteLevelBpe> for PyByteLevelBpe {
+    fn from(inner: ByteLevelBpe) -> Self {
+        Self {
+            inner,
+            ints: OnceLock::new(),
+        }
+    }
 }
 
 impl PyByteLevelBpe {
+    /// `ids` as a Python list of ints, sharing the cached int objects.
+    fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        let ints = self.ints.get_or_init(|| {
+            (0..self.inner.vocab_size() as u32)
+                .map(|id| match id.into_pyobject(py) {
+                    Ok(int) => int.into_any().unbind(),
+                    Err(never) => match never {},
+                })
+                .collect()
+        });
+        // Every id came from this tokenizer, so it indexes `ints`.
+        PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
+    }
+
     fn check_allowed(&self, list: &Option<Vec<String>>) -> Result<()> {
         for name in list.iter().flatten() {
             if !self.inner.specials().iter().any(|(s, _)| s == name) {
@@ -85,8 +111,7 @@ impl PyByteLevelBpe {
         path: PathBuf,
         special_tokens: Vec<(String, u32)>,
     ) -> PyResult<Self> {
-        guarded_detached(py, || load::from_tiktoken(&path, special_tokens))
-            .map(|inner| Self { inner })
+        guarded_detached(py, || load::from_tiktoken(&path, special_tokens)).map(Self::from)
     }
 
     /// Loads GPT-2's `vocab.json` and `merges.txt`.
@@ -97,56 +122,64 @@ impl PyByteLevelBpe {
         merges: PathBuf,
         special_tokens: Vec<(String, u32)>,
     ) -> PyResult<Self> {
-        guarded_detached(py, || load::from_files(&vocab, &merges, special_tokens))
-            .map(|inner| Self { inner })
+        guarded_detached(py, || load::from_files(&vocab, &merges, special_tokens)).map(Self::from)
     }
 
     /// Loads an HF `tokenizer.json` with a byte-level BPE model.
     #[staticmethod]
     fn from_tokenizer_json(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        guarded_detached(py, || load::from_tokenizer_json(&path)).map(|inner| Self { inner })
+        guarded_detached(py, || load::from_tokenizer_json(&path)).map(Self::from)
     }
 
     /// Encodes one text; `allowed_special` None allows every special token.
-    fn encode(
+    fn encode<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         text: &str,
         allowed_special: Option<Vec<String>>,
-    ) -> PyResult<Vec<u32>> {
+    ) -> PyResult<Bound<'py, PyList>> {
         let run = || {
             self.check_allowed(&allowed_special)?;
             self.inner.encode(text, &allowed(&allowed_special))
         };
-        if text.len() > DETACH_BYTES {
+        let ids = if text.len() > DETACH_BYTES {
             guarded_detached(py, run)
         } else {
             guarded(run)
-        }
+        }?;
+        self.id_list(py, &ids)
     }
 
     /// Encodes one text with special-token text as plain text.
-    fn encode_ordinary(&self, py: Python<'_>, text: &str) -> PyResult<Vec<u32>> {
-        if text.len() > DETACH_BYTES {
+    fn encode_ordinary<'py>(&self, py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyList>> {
+        let ids = if text.len() > DETACH_BYTES {
             guarded_detached(py, || Ok(self.inner.encode_ordinary(text)))
         } else {
             guarded(|| Ok(self.inner.encode_ordinary(text)))
-        }
+        }?;
+        self.id_list(py, &ids)
     }
 
     /// Encodes many texts on `num_threads` threads with the GIL released.
     #[pyo3(signature = (texts, num_threads, allowed_special, ordinary))]
-    fn encode_batch(
+    fn encode_batch<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         texts: Vec<PyBackedStr>,
         num_threads: Option<usize>,
         allowed_special: Option<Vec<String>>,
         ordinary: bool,
-    ) -> PyResult<Vec<Vec<u32>>> {
-        guarded_detached(py, || {
+    ) -> PyResult<Bound<'py, PyList>> {
+        let parts = guarded_detached(py, || {
             self.encode_texts(&texts, num_threads, &allowed_special, ordinary)
-        })
+        })?;
+        PyList::new(
+            py,
+            parts
+                .iter()
+                .map(|ids| self.id_list(py, ids))
+                .collect::<PyResult<Vec<_>>>()?,
+        )
     }
 
     /// Like `encode_batch`, returning `(ids, offsets)` as little-endian
@@ -297,7 +330,7 @@ impl PyBpeTrainer {
         guarded_detached(py, || {
             self.with_counter(|c| train(c, vocab_size, min_frequency, &special_tokens))
         })
-        .map(|inner| PyByteLevelBpe { inner })
+        .map(PyByteLevelBpe::from)
     }
 }
 
