@@ -1,5 +1,7 @@
 """ByteLevelBPETokenizer with GPT-2's ranks: parity with tiktoken, batches, specials, decoding."""
 
+import random
+
 import numpy as np
 import pytest
 from bpe_reference import corpus_lines, ours_gpt2, tiktoken_gpt2
@@ -28,10 +30,27 @@ def test_every_corpus_line_equals_tiktoken(bpe, tik):
 
 def test_whole_documents_equal_tiktoken(bpe, tik):
     documents = assets.real_corpus_documents()
-    for doc in documents[:: max(1, len(documents) // 300)]:
-        assert bpe.encode(doc) == tik.encode_ordinary(doc)
+    ours = bpe.encode_ordinary_batch(documents, num_threads=2)
+    assert ours == tik.encode_ordinary_batch(documents, num_threads=2)
+    assert bpe.encode_batch(documents[:50]) == ours[:50]
     joined = "\n\n".join(documents[:200])
     assert bpe.encode(joined) == tik.encode_ordinary(joined)
+
+
+def test_every_code_point_equals_tiktoken(bpe, tik):
+    """Each code point once, between letters, digits, spaces and contractions."""
+    rng = random.Random(0)
+    neighbours = ["a", " ", "1", " a", "  ", "'s", "\n", "", "\u00e9", "!"]
+    points = [c for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    texts = [
+        "".join(chr(c) + rng.choice(neighbours) for c in points[i : i + 256])
+        for i in range(0, len(points), 256)
+    ]
+    ours = bpe.encode_ordinary_batch(texts, num_threads=2)
+    ref = tik.encode_ordinary_batch(texts, num_threads=2)
+    bad = [t for t, a, b in zip(texts, ours, ref, strict=True) if a != b]
+    assert not bad, f"{len(bad)} chunks differ, first: {bad[0]!r}"
+    assert [bpe.decode(ids) for ids in ours] == texts
 
 
 def test_gpt2_examples(bpe):

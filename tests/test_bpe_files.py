@@ -265,3 +265,22 @@ def test_tokenizer_json_must_be_byte_level_bpe(tmp_path, gpt2_files):
 
 def test_ranks_asset_is_gpt2():
     assert assets.gpt2_ranks_path().name == "gpt2.tiktoken"
+
+
+def test_files_trained_by_hf_load_with_hfs_ids(tmp_path, sample):
+    hf = tokenizers.ByteLevelBPETokenizer()
+    hf.train_from_iterator(
+        corpus_lines()[:4000], vocab_size=1500, min_frequency=2, special_tokens=[EOT, "<pad>"]
+    )
+    hf.save(str(tmp_path / "tokenizer.json"))
+    hf.save_model(str(tmp_path))
+    want = hf_ids(hf, sample)
+    from_json = ByteLevelBPETokenizer.from_tokenizer_json(tmp_path / "tokenizer.json")
+    assert from_json.special_tokens == {EOT: 0, "<pad>": 1}
+    assert from_json.encode_ordinary_batch(sample) == want
+    text = f"one<pad>two{EOT}"
+    assert from_json.encode(text, allowed_special="all") == hf.encode(text).ids
+    from_files = ByteLevelBPETokenizer.from_files(
+        tmp_path / "vocab.json", tmp_path / "merges.txt", special_tokens={EOT: 0, "<pad>": 1}
+    )
+    assert from_files.encode_ordinary_batch(sample) == want
