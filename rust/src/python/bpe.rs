@@ -2,10 +2,11 @@
 //! conversion, the GIL released around the work, errors through `errors`.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyList};
 
 use crate::bpe::batch::map_balanced;
@@ -32,14 +33,14 @@ pub struct PyByteLevelBpe {
     inner: ByteLevelBpe,
     /// One Python int per id, made on first use: lists of ids then hold
     /// references to these instead of a new int object per token.
-    ints: OnceLock<Vec<Py<PyAny>>>,
+    ints: PyOnceLock<Vec<Py<PyAny>>>,
 }
 
 impl From<ByteLevelBpe> for PyByteLevelBpe {
     fn from(inner: ByteLevelBpe) -> Self {
         Self {
             inner,
-            ints: OnceLock::new(),
+            ints: PyOnceLock::new(),
         }
     }
 }
@@ -47,7 +48,7 @@ impl From<ByteLevelBpe> for PyByteLevelBpe {
 impl PyByteLevelBpe {
     /// `ids` as a Python list of ints, sharing the cached int objects.
     fn id_list<'py>(&self, py: Python<'py>, ids: &[u32]) -> PyResult<Bound<'py, PyList>> {
-        let ints = self.ints.get_or_init(|| {
+        let ints = self.ints.get_or_init(py, || {
             (0..self.inner.vocab_size() as u32)
                 .map(|id| match id.into_pyobject(py) {
                     Ok(int) => int.into_any().unbind(),
