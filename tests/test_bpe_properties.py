@@ -73,3 +73,36 @@ def test_batches_equal_single_calls(pair, texts):
     assert bpe.encode_ordinary_batch(texts, num_threads=2) == single
     ids, offsets = bpe.encode_batch_numpy(texts, num_threads=2, ordinary=True)
     assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))] == single
+
+
+@pytest.fixture(scope="module")
+def hf_gpt2(tmp_path_factory):
+    import tokenizers
+
+    directory = tmp_path_factory.mktemp("gpt2_hf")
+    ours_gpt2().save(directory)
+    return tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=tricky)
+def test_saved_files_in_hf_equal_ours(pair, hf_gpt2, text):
+    bpe, _ = pair
+    text = text.replace("<|endoftext|>", "")
+    assert hf_gpt2.encode(text).ids == bpe.encode_ordinary(text)
+
+
+@pytest.fixture(scope="module")
+def small_trained():
+    from bpe_reference import corpus_lines
+    from ptm_fast import ByteLevelBPETokenizer
+
+    return ByteLevelBPETokenizer.train(iter(corpus_lines()[:3000]), vocab_size=800)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.one_of(st.text(), tricky))
+def test_trained_tokenizer_round_trips(small_trained, text):
+    ids = small_trained.encode(text, allowed_special="all")
+    assert small_trained.decode(ids) == text
+    assert all(0 <= i < small_trained.vocab_size for i in ids)
