@@ -10,9 +10,11 @@ use them, when they are used.
 
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, __version__
+from ptm_fast.bpe import ByteLevelBPETokenizer
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
 
 __all__ = [
+    "ByteLevelBPETokenizer",
     "InternalError",
     "__version__",
     "count_words",

@@ -28,6 +28,15 @@ pub enum Error {
         column: usize,
     },
 
+    /// A data file (vocabulary, merges, ranks) has a malformed line. `line`
+    /// counts from 1; 0 means the file as a whole.
+    #[error("{}, line {line}: {message}", path.display())]
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+
     /// An argument is out of its allowed range or malformed.
     #[error("{0}")]
     InvalidArgument(String),
