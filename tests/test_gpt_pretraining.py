@@ -69,3 +69,20 @@ def test_a_tiny_gpt_learns_far_below_the_uniform_loss():
     assert result.before["val_loss"] > 0.9 * uniform
     assert result.after["val_loss"] < 0.5 * uniform, result.after
     assert result.after["val_loss"] < result.unigram_loss
+
+
+def test_packed_file_holds_each_document_then_end_of_text(tmp_path):
+    from ptm_fast import ByteLevelBPETokenizer, assets
+    from ptm_fast.gpt_pretraining import pack_documents
+
+    bpe = ByteLevelBPETokenizer.from_tiktoken(assets.gpt2_ranks_path(), {"<|endoftext|>": 50256})
+    documents = [text for _, text in assets.bbc_news()[:40]]
+    tokens = pack_documents(documents, bpe, tmp_path / "bbc.bin")
+    expected = []
+    for text in documents:
+        expected += bpe.encode_ordinary(text) + [50256]
+    assert tokens.dtype == np.uint16 and tokens.tolist() == expected
+    corpus = tmp_path / "bbc.txt"
+    corpus.write_text("\n\n".join(documents) + "\n", encoding="utf-8")
+    bpe.pack_file(corpus, tmp_path / "streamed.bin")
+    assert load_tokens(tmp_path / "streamed.bin").tolist() == expected

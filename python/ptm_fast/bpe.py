@@ -282,6 +282,55 @@ class ByteLevelBPETokenizer:
         )
         return np.frombuffer(ids, dtype="<u4"), np.frombuffer(offsets, dtype="<i8")
 
+    # --- training data for a GPT ------------------------------------------------
+
+    def _eot(self, eot_id: int | None) -> int:
+        if eot_id is not None:
+            return eot_id
+        found = self.special_tokens.get("<|endoftext|>")
+        if found is None:
+            raise ValueError("give eot_id: this tokenizer has no <|endoftext|> special token")
+        return found
+
+    def pack_documents(
+        self,
+        documents: Iterable[str],
+        path: str | os.PathLike[str],
+        eot_id: int | None = None,
+        num_threads: int | None = None,
+    ) -> int:
+        """Encode documents into a flat token file for GPT training; returns its token count.
+
+        Every document is followed by ``eot_id`` (default ``<|endoftext|>``). Ids
+        are little-endian uint16 when the vocabulary has at most 65,536 tokens,
+        else uint32. The file appears only once complete (temp file, rename).
+        """
+        return self._core.pack_documents(
+            _check_texts(documents),
+            self._eot(eot_id),
+            _path(path, "path"),
+            _check_threads(num_threads),
+        )
+
+    def pack_file(
+        self,
+        input_path: str | os.PathLike[str],
+        path: str | os.PathLike[str],
+        eot_id: int | None = None,
+        num_threads: int | None = None,
+    ) -> int:
+        """Like :meth:`pack_documents` for a UTF-8 file with blank lines between documents,
+        streamed (never read whole)."""
+        return self._core.pack_file(
+            _path(input_path, "input_path"), self._eot(eot_id), _path(path, "path"),
+            _check_threads(num_threads),
+        )  # fmt: skip
+
+    @property
+    def token_dtype(self) -> np.dtype:
+        """The dtype of packed token files: uint16 if every id fits, else uint32."""
+        return np.dtype("<u2") if self.vocab_size <= 1 << 16 else np.dtype("<u4")
+
     # --- decoding ---------------------------------------------------------------
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:

@@ -23,8 +23,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ptm_fast.checkpoint import atomic_write_bytes
-
 
 def pack_documents(
     documents: Sequence[str],
@@ -33,25 +31,13 @@ def pack_documents(
     eot_id: int | None = None,
     num_threads: int | None = None,
 ) -> np.ndarray:
-    """Tokenize ``documents`` into ``path`` (atomically) and return the memory-mapped ids.
+    """Tokenize ``documents`` into ``path`` (in Rust, atomically); return the ids memory-mapped.
 
-    ``eot_id`` (default: the tokenizer's ``<|endoftext|>``) goes after every
+    ``eot_id`` (default: the tokenizer's ``<|endoftext|>``) follows every
     document, so the model learns where texts end.
     """
-    if eot_id is None:
-        eot_id = (
-            tokenizer.token_to_id(b"<|endoftext|>") if hasattr(tokenizer, "token_to_id") else None
-        )
-        if eot_id is None:
-            raise ValueError("give eot_id: the tokenizer has no <|endoftext|> token")
-    dtype = np.uint16 if tokenizer.vocab_size <= 2**16 else np.uint32
-    encoded = tokenizer.encode_batch(list(documents), num_threads=num_threads)
-    parts = []
-    for ids in encoded:
-        parts.append(np.asarray(ids, dtype=dtype).tobytes())
-        parts.append(np.asarray([eot_id], dtype=dtype).tobytes())
-    atomic_write_bytes(path, parts)
-    return load_tokens(path, dtype)
+    tokenizer.pack_documents(documents, path, eot_id=eot_id, num_threads=num_threads)
+    return load_tokens(path, tokenizer.token_dtype)
 
 
 def load_tokens(path: str | os.PathLike, dtype=np.uint16) -> np.ndarray:

@@ -8,6 +8,7 @@
 pub mod bert_pretraining;
 pub mod bpe;
 pub mod error;
+pub mod gpt_data;
 pub mod parallel;
 pub mod pretokenize;
 pub mod rng;

@@ -248,6 +248,38 @@ impl PyByteLevelBpe {
     }
 
     /// Writes vocab.json, merges.txt and tokenizer.json into `dir`.
+    /// Tokenizes documents into a flat token file (GPT training data); returns its length.
+    #[pyo3(signature = (documents, eot_id, path, num_threads=None))]
+    fn pack_documents(
+        &self,
+        py: Python<'_>,
+        documents: Vec<String>,
+        eot_id: u32,
+        path: PathBuf,
+        num_threads: Option<usize>,
+    ) -> PyResult<u64> {
+        let threads = num_threads.unwrap_or_else(crate::parallel::default_threads);
+        guarded_detached(py, || {
+            crate::gpt_data::pack_documents(&self.inner, &documents, eot_id, &path, threads)
+        })
+    }
+
+    /// Streams a text file (blank lines between documents) into a flat token file.
+    #[pyo3(signature = (input, eot_id, path, num_threads=None))]
+    fn pack_file(
+        &self,
+        py: Python<'_>,
+        input: PathBuf,
+        eot_id: u32,
+        path: PathBuf,
+        num_threads: Option<usize>,
+    ) -> PyResult<u64> {
+        let threads = num_threads.unwrap_or_else(crate::parallel::default_threads);
+        guarded_detached(py, || {
+            crate::gpt_data::pack_file(&self.inner, &input, eot_id, &path, threads)
+        })
+    }
+
     fn save(&self, py: Python<'_>, dir: PathBuf) -> PyResult<Vec<PathBuf>> {
         guarded_detached(py, || save::save(&self.inner, &dir))
     }
