@@ -4,6 +4,7 @@ from functools import cache
 
 import tiktoken
 import tiktoken.load
+
 from ptm_fast import ByteLevelBPETokenizer, assets
 
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""

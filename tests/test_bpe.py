@@ -4,8 +4,10 @@ import random
 
 import numpy as np
 import pytest
-from bpe_reference import corpus_lines, ours_gpt2, tiktoken_gpt2
+
 from ptm_fast import ByteLevelBPETokenizer, assets
+
+from bpe_reference import corpus_lines, ours_gpt2, tiktoken_gpt2
 
 EOT = "<|endoftext|>"
 

@@ -5,8 +5,10 @@ import json
 
 import pytest
 import tokenizers
-from bpe_reference import corpus_lines, ours_gpt2, tiktoken_gpt2
+
 from ptm_fast import ByteLevelBPETokenizer, assets
+
+from bpe_reference import corpus_lines, ours_gpt2, tiktoken_gpt2
 
 EOT = "<|endoftext|>"
 

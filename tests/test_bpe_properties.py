@@ -1,9 +1,10 @@
 """Hypothesis: on arbitrary Unicode our GPT-2 BPE equals tiktoken and round-trips."""
 
 import pytest
-from bpe_reference import ours_gpt2, tiktoken_gpt2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from bpe_reference import ours_gpt2, tiktoken_gpt2
 
 FRAGMENTS = [
     "'s", "'S", "'t", "'T", "'re", "'RE", "'ve", "'m", "'ll", "'LL", "'d", "'D", "'", "''",
@@ -94,8 +95,9 @@ def test_saved_files_in_hf_equal_ours(pair, hf_gpt2, text):
 
 @pytest.fixture(scope="module")
 def small_trained():
-    from bpe_reference import corpus_lines
     from ptm_fast import ByteLevelBPETokenizer
+
+    from bpe_reference import corpus_lines
 
     return ByteLevelBPETokenizer.train(iter(corpus_lines()[:3000]), vocab_size=800)
 

@@ -80,7 +80,7 @@ def test_packed_file_holds_each_document_then_end_of_text(tmp_path):
     tokens = pack_documents(documents, bpe, tmp_path / "bbc.bin")
     expected = []
     for text in documents:
-        expected += bpe.encode_ordinary(text) + [50256]
+        expected += [*bpe.encode_ordinary(text), 50256]
     assert tokens.dtype == np.uint16 and tokens.tolist() == expected
     corpus = tmp_path / "bbc.txt"
     corpus.write_text("\n\n".join(documents) + "\n", encoding="utf-8")
