@@ -195,3 +195,16 @@ def test_zero_shot_template_must_hold_both_fields():
 
     with pytest.raises(ValueError, match="template"):
         zero_shot_classify(GPT(small_config()), CharTokenizer(), ["a"], ["b", "c"], "{label}")
+
+
+def test_calibration_subtracts_the_content_free_scores():
+    from ptm_fast.zero_shot import label_scores, zero_shot_classify
+
+    torch.manual_seed(0)
+    model = GPT(small_config()).eval()
+    tok, template = CharTokenizer(), "{text} is {label}."
+    raw = label_scores(model, tok, "abc", ["xy", "z"], template)
+    prior = label_scores(model, tok, "N/A", ["xy", "z"], template)
+    probs = torch.softmax(raw - prior, 0)
+    result = zero_shot_classify(model, tok, ["abc"], ["xy", "z"], template, calibrate=True)[0]
+    assert result["xy"] == pytest.approx(float(probs[0]), abs=1e-5)

@@ -111,7 +111,7 @@ FILES = {
     ),
 }
 
-BBC_CLASSES = ("business", "entertainment", "politics", "sport", "tech")
+BBC_CLASSES = ("business", "entertainment", "politics", "sports", "tech")  # folder names
 
 
 def cache_dir() -> Path:

@@ -71,6 +71,7 @@ def zero_shot_classify(
     labels: Sequence[str],
     template: str = "{text} This is about {label}.",
     length_normalize: bool = False,
+    calibrate: bool = False,
 ) -> list[dict[str, float]]:
     """For each text, the probability of each label (a softmax over label scores).
 
@@ -81,6 +82,9 @@ def zero_shot_classify(
         template: where the text and the label go; the label must come after the text.
         length_normalize: score by mean instead of total log-probability per token,
             for labels of very different lengths.
+        calibrate: subtract each label's score after a content-free text ("N/A"),
+            so a label the model likes regardless of the text does not win by
+            default (contextual calibration; helps small models most).
     """
     if isinstance(texts, str):
         raise TypeError("texts must be a list of strings, not one string")
@@ -88,9 +92,12 @@ def zero_shot_classify(
         raise ValueError(f"need at least two candidate labels, got {list(labels)}")
     was_training = model.training
     model.eval()
+    prior = 0.0
+    if calibrate:
+        prior = label_scores(model, tokenizer, "N/A", labels, template, length_normalize)
     results = []
     for text in texts:
-        scores = label_scores(model, tokenizer, text, labels, template, length_normalize)
+        scores = label_scores(model, tokenizer, text, labels, template, length_normalize) - prior
         probs = torch.softmax(scores, dim=0)
         results.append({label: float(p) for label, p in zip(labels, probs, strict=True)})
     model.train(was_training)
