@@ -11,12 +11,15 @@ use them, when they are used.
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, __version__
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
+from ptm_fast.wordpiece import Encoding, WordPieceTokenizer
 
 __all__ = [
+    "Encoding",
     "InternalError",
     "__version__",
     "count_words",
     "count_words_in_file",
     "kernels",
     "pre_tokenize",
+    "WordPieceTokenizer",
 ]

@@ -28,6 +28,15 @@ pub enum Error {
         column: usize,
     },
 
+    /// A data file (a vocabulary, say) is readable but its content is wrong.
+    /// `line` counts from 1.
+    #[error("{}, line {line}: {message}", path.display())]
+    MalformedFile {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+
     /// An argument is out of its allowed range or malformed.
     #[error("{0}")]
     InvalidArgument(String),

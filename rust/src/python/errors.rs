@@ -34,7 +34,7 @@ impl From<Error> for PyErr {
                 )),
                 None => PyOSError::new_err(err.to_string()),
             },
-            Error::InvalidUtf8 { .. } | Error::InvalidArgument(_) => {
+            Error::InvalidUtf8 { .. } | Error::MalformedFile { .. } | Error::InvalidArgument(_) => {
                 PyValueError::new_err(err.to_string())
             }
         }
