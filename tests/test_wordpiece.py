@@ -51,7 +51,8 @@ def test_corpus_parity_without_special_tokens(tok, ref, lines):
 
 @pytest.mark.parametrize("max_length", [None, 7, 32, 128])
 def test_corpus_parity_pairs_and_truncation(tok, ref, lines, max_length):
-    a, b = lines[0:6000:2], lines[1:6000:2]
+    n = 300 if max_length == 7 else 6000  # the reference makes many overflow pieces at 7
+    a, b = lines[0:n:2], lines[1:n:2]
     if max_length is not None:
         ref.enable_truncation(max_length, strategy="longest_first")
     try:
