@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tokenizers import Tokenizer
-
 from ptm_fast import Encoding, WordPieceTokenizer, assets
+from tokenizers import Tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,10 @@ from ptm_fast.wordpiece import Encoding, WordPieceTokenizer
 __all__ = [
     "Encoding",
     "InternalError",
+    "WordPieceTokenizer",
     "__version__",
     "count_words",
     "count_words_in_file",
     "kernels",
     "pre_tokenize",
-    "WordPieceTokenizer",
 ]

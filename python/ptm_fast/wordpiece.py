@@ -111,7 +111,10 @@ class WordPieceTokenizer:
     @classmethod
     def train(
         cls,
-        files_or_iterator: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | Iterable[str],
+        files_or_iterator: str
+        | os.PathLike[str]
+        | Iterable[str | os.PathLike[str]]
+        | Iterable[str],
         vocab_size: int,
         min_frequency: int = 2,
         special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,

@@ -5,8 +5,9 @@
 //! `unicode-general-category` crate, and it counts "other" as Cc, Cf and Co
 //! only (unassigned code points are kept). Parity on arbitrary text needs the
 //! same view, so these ranges were produced by probing the reference
-//! normalizer and pre-tokenizer once per code point (`tests/tools/probe_unicode_tables.py`).
-//! Each table is a sorted list of inclusive ranges.
+//! normalizer and pre-tokenizer once per code point
+//! (`tests/tools/probe_unicode_tables.py`). Each table is a sorted list of
+//! inclusive ranges.
 
 pub(super) const OTHER: &[(u32, u32)] = &[
     (0x0000, 0x0008),
