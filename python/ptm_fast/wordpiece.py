@@ -261,13 +261,14 @@ class WordPieceTokenizer:
         length = self.model_max_length if max_length is None else max_length
         if length < 0:
             raise ValueError(f"max_length must be non-negative, not {length}")
-        buffers = self._model.encode_batch_numpy(
+        buffer = self._model.encode_batch_numpy(
             texts, length, pairs, add_special_tokens, num_threads
         )
-        names = ("input_ids", "token_type_ids", "attention_mask")
+        arrays = np.frombuffer(buffer, dtype=np.int64).reshape(3, len(texts), length)
         return {
-            name: np.frombuffer(buf, dtype=np.int64).reshape(len(texts), length)
-            for name, buf in zip(names, buffers, strict=True)
+            "input_ids": arrays[0],
+            "token_type_ids": arrays[1],
+            "attention_mask": arrays[2],
         }
 
     # --- decoding and vocabulary --------------------------------------------------------

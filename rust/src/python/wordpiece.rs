@@ -210,8 +210,8 @@ impl PyWordPieceModel {
         wrap(py, encs, &self.inner)
     }
 
-    /// Returns (input_ids, token_type_ids, attention_mask) as bytearrays of
-    /// native int64, each `len(texts) * length` values, row-major.
+    /// Returns one bytearray of native int64: input ids, token type ids and
+    /// attention mask, each `len(texts) x length`, one after the other.
     #[pyo3(signature = (texts, length, pairs=None, add_special_tokens=true, num_threads=None))]
     fn encode_batch_numpy<'py>(
         &self,
@@ -221,30 +221,43 @@ impl PyWordPieceModel {
         pairs: Option<Vec<String>>,
         add_special_tokens: bool,
         num_threads: Option<usize>,
-    ) -> PyResult<(
-        Bound<'py, PyByteArray>,
-        Bound<'py, PyByteArray>,
-        Bound<'py, PyByteArray>,
-    )> {
+    ) -> PyResult<Bound<'py, PyByteArray>> {
         let threads = threads(num_threads)?;
-        let [ids, types, mask] = guarded_detached(py, || {
-            self.inner.encode_batch_matrix(
-                &texts,
-                pairs.as_deref(),
-                add_special_tokens,
-                length,
-                threads,
-            )
-        })?;
-        let to_bytes = |values: &[i64]| {
-            PyByteArray::new_with(py, values.len() * 8, |buf| {
-                for (chunk, v) in buf.chunks_exact_mut(8).zip(values) {
+        let values = texts
+            .len()
+            .checked_mul(length)
+            .and_then(|x| x.checked_mul(3))
+            .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
+        let tok = &self.inner;
+        let run = |out: &mut [i64]| {
+            guarded_detached(py, || {
+                tok.encode_batch_matrix(
+                    &texts,
+                    pairs.as_deref(),
+                    add_special_tokens,
+                    length,
+                    threads,
+                    out,
+                )
+            })
+        };
+        PyByteArray::new_with(py, values * 8, |buf| {
+            // The new bytearray is not visible to any other Python code yet,
+            // so it can be filled with the GIL released. Its buffer comes from
+            // malloc and is aligned for i64; if not, go through a copy.
+            // SAFETY: every bit pattern is a valid i64.
+            let (head, body, tail) = unsafe { buf.align_to_mut::<i64>() };
+            if head.is_empty() && tail.is_empty() {
+                run(body)
+            } else {
+                let mut tmp = vec![0i64; values];
+                run(&mut tmp)?;
+                for (chunk, v) in buf.chunks_exact_mut(8).zip(&tmp) {
                     chunk.copy_from_slice(&v.to_ne_bytes());
                 }
                 Ok(())
-            })
-        };
-        Ok((to_bytes(&ids)?, to_bytes(&types)?, to_bytes(&mask)?))
+            }
+        })
     }
 
     #[pyo3(signature = (ids, skip_special_tokens=true))]

@@ -2,6 +2,7 @@
 //! model, post-processor; plus batches and decoding.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use super::decoder::decode_tokens;
 use super::model::{tokenize_word, Token};
@@ -35,6 +36,10 @@ pub enum Padding {
     /// truncated with `max_length`).
     Fixed(usize),
 }
+
+/// Rows of the three output matrices one thread fills: the index of the
+/// first row, then its slices of ids, type ids and attention mask.
+type RowBlock<'a> = (usize, &'a mut [i64], &'a mut [i64], &'a mut [i64]);
 
 /// BERT's WordPiece tokenizer.
 #[derive(Debug, Clone)]
@@ -219,9 +224,10 @@ impl WordPieceTokenizer {
         Ok(out)
     }
 
-    /// Encodes a batch into three row-major `n x length` matrices
-    /// (input ids, token type ids, attention mask), truncating and padding
-    /// every row to exactly `length`.
+    /// Encodes a batch straight into `out`, three row-major `n x length`
+    /// matrices one after the other: input ids, token type ids, attention
+    /// mask. Every row is truncated and padded to exactly `length`. Rows are
+    /// written in place by `threads` threads; no per-text result is kept.
     pub fn encode_batch_matrix(
         &self,
         texts: &[String],
@@ -229,22 +235,77 @@ impl WordPieceTokenizer {
         add_special_tokens: bool,
         length: usize,
         threads: usize,
-    ) -> Result<[Vec<i64>; 3]> {
+        out: &mut [i64],
+    ) -> Result<()> {
+        let n = texts.len();
+        if let Some(p) = pairs {
+            if p.len() != n {
+                return Err(Error::InvalidArgument(format!(
+                    "{n} texts but {} pairs: they must match",
+                    p.len()
+                )));
+            }
+        }
+        if out.len() != 3 * n * length {
+            return Err(Error::InvalidArgument(format!(
+                "output holds {} values, {} needed",
+                out.len(),
+                3 * n * length
+            )));
+        }
+        let pad_id = i64::from(self.pad_id()?);
         let opts = EncodeOptions {
             add_special_tokens,
             max_length: Some(length),
         };
-        let encodings = self.encode_batch(texts, pairs, opts, Padding::Fixed(length), threads)?;
-        let n = encodings.len() * length;
-        let mut ids = Vec::with_capacity(n);
-        let mut types = Vec::with_capacity(n);
-        let mut mask = Vec::with_capacity(n);
-        for e in &encodings {
-            ids.extend(e.ids.iter().map(|&x| i64::from(x)));
-            types.extend(e.type_ids.iter().map(|&x| i64::from(x)));
-            mask.extend(e.attention_mask.iter().map(|&x| i64::from(x)));
+        if n == 0 || length == 0 {
+            // Nothing to write, but the arguments must still make sense.
+            return match texts.first() {
+                Some(t) => self
+                    .encode(t, pairs.map(|p| p[0].as_str()), opts)
+                    .map(|_| ()),
+                None => Ok(()),
+            };
         }
-        Ok([ids, types, mask])
+        let (ids, rest) = out.split_at_mut(n * length);
+        let (types, mask) = rest.split_at_mut(n * length);
+        let rows_per_block = n.div_ceil(threads.clamp(1, n));
+        let block = rows_per_block * length;
+        let blocks: Vec<Mutex<RowBlock<'_>>> = ids
+            .chunks_mut(block)
+            .zip(types.chunks_mut(block))
+            .zip(mask.chunks_mut(block))
+            .enumerate()
+            .map(|(i, ((a, b), c))| Mutex::new((i * rows_per_block, a, b, c)))
+            .collect();
+        let results = map_ordered(&blocks, threads, |cell| -> Result<()> {
+            let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+            let (first, ids, types, mask) = &mut *guard;
+            let rows = ids.len() / length;
+            for r in 0..rows {
+                let i = *first + r;
+                let enc = self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)?;
+                let row = r * length..(r + 1) * length;
+                let k = enc.len();
+                let (ids, types, mask) = (
+                    &mut ids[row.clone()],
+                    &mut types[row.clone()],
+                    &mut mask[row],
+                );
+                for (dst, &src) in ids.iter_mut().zip(&enc.ids) {
+                    *dst = i64::from(src);
+                }
+                for (dst, &src) in types.iter_mut().zip(&enc.type_ids) {
+                    *dst = i64::from(src);
+                }
+                mask[..k].fill(1);
+                ids[k..].fill(pad_id);
+                types[k..].fill(0);
+                mask[k..].fill(0);
+            }
+            Ok(())
+        });
+        results.into_iter().collect()
     }
 
     /// Text from ids; unknown ids are skipped, and so are special tokens
@@ -256,5 +317,85 @@ impl WordPieceTokenizer {
                 .filter(|&&id| !(skip_special_tokens && is_special(id)))
                 .filter_map(|&id| self.vocab.id_to_token(id)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokenizer() -> WordPieceTokenizer {
+        let tokens = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", ",", "world", "!", "un",
+            "##aff", "##able", "cafe",
+        ];
+        let vocab = Vocab::from_tokens(tokens.iter().map(|t| t.to_string()).collect(), |_, m| {
+            Error::InvalidArgument(m)
+        })
+        .unwrap();
+        WordPieceTokenizer::new(vocab, NormalizerOptions::bert(true)).unwrap()
+    }
+
+    const PLAIN: EncodeOptions = EncodeOptions {
+        add_special_tokens: false,
+        max_length: None,
+    };
+
+    #[test]
+    fn pipeline_with_offsets() {
+        let tok = tokenizer();
+        let e = tok
+            .encode("Hello, UNAFFABLE Café[MASK]x", None, PLAIN)
+            .unwrap();
+        assert_eq!(e.ids, [5, 6, 9, 10, 11, 12, 4, 1]);
+        assert_eq!(
+            e.offsets,
+            [
+                (0, 5),
+                (5, 6),
+                (7, 9),
+                (9, 12),
+                (12, 16),
+                (17, 21),
+                (21, 27),
+                (27, 28)
+            ]
+        );
+        assert_eq!(tok.decode(&e.ids, true), "hello, unaffable cafe");
+        assert_eq!(
+            tok.decode(&e.ids, false),
+            "hello, unaffable cafe [MASK] [UNK]"
+        );
+    }
+
+    #[test]
+    fn matrix_equals_padded_encodings() {
+        let tok = tokenizer();
+        let texts: Vec<String> = ["hello world", "", "unaffable, hello! world hello"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let opts = EncodeOptions {
+            add_special_tokens: true,
+            max_length: Some(5),
+        };
+        let encs = tok
+            .encode_batch(&texts, None, opts, Padding::Fixed(5), 2)
+            .unwrap();
+        let mut out = vec![-1i64; 3 * 3 * 5];
+        tok.encode_batch_matrix(&texts, None, true, 5, 2, &mut out)
+            .unwrap();
+        let ids: Vec<i64> = encs
+            .iter()
+            .flat_map(|e| e.ids.iter().map(|&x| i64::from(x)))
+            .collect();
+        let mask: Vec<i64> = encs
+            .iter()
+            .flat_map(|e| e.attention_mask.iter().map(|&x| i64::from(x)))
+            .collect();
+        assert_eq!(&out[..15], &ids[..]);
+        assert_eq!(&out[15..30], &[0; 15][..]);
+        assert_eq!(&out[30..], &mask[..]);
+        assert_eq!(&ids[..5], &[2, 5, 7, 3, 0]);
     }
 }
