@@ -57,6 +57,12 @@ def test_train_from_files_equals_train_from_lines(lines, tmp_path):
     assert from_lines.get_vocab() == from_file.get_vocab() == from_list.get_vocab()
 
 
+def test_progress_goes_to_stderr(lines, capsys):
+    WordPieceTokenizer.train(lines[:100], vocab_size=200, progress=True)
+    err = capsys.readouterr().err
+    assert "distinct words" in err and "done: 200 tokens" in err
+
+
 def test_training_options(lines):
     part = lines[:2000]
     cased = WordPieceTokenizer.train(

@@ -32,7 +32,7 @@ def tokenizers():
 SPECIAL_CHARS = (
     "\x00\x01\t\n\r\x0b\x0c\x1c\x1f\x7f\x85\xa0\xad\u034f\u061c\u180e\u200b\u200d\u2028"
     "\u2029\u202f\u3000\ufeff\ufffd\ufff9\U000e0001\U000f0000\u0378\u08e2"
-    "\u0301\u0316\u0345\u0e31\u093f\U0001d165\U0001d16d\u20dd\u0488"
+    "\u0301\u0316\u0344\u1ac0\u0f73\u0345\u0e31\u093f\U0001d165\U0001d16d\u20dd\u0488"
     "中文日本語\u3400\uf900\U00020000\U0002b820\U0002f800\u3042\uac00"
     "😀👍🏽🇫🇷\u2764\ufe0f$+^`~<=>|#&@*%[]{}()\"'.,;:!?\u00bf\u2014\u00ab\u00bb\u2026"
     "İẞßǅﬁΣσςÅÉéñçÀ\u1e9e\u2126\u212a\u1fef\u037e"
@@ -78,11 +78,15 @@ def test_arbitrary_pairs_match_reference(tokenizers, a, b):
 def test_offsets_slice_the_original(tokenizers, text):
     ours, _ = tokenizers
     enc = ours[False, None].encode(text, add_special_tokens=False)
+    previous_end = 0
     for (start, end), token in zip(enc.offsets, enc.tokens, strict=True):
-        assert 0 <= start < end <= len(text)
+        assert previous_end <= start < end <= len(text)
+        previous_end = end
         piece = text[start:end]
-        if token != "[UNK]":
-            assert token.removeprefix("##") in piece
+        # Cleaning drops control characters inside a word, so only a clean
+        # slice must spell the token exactly.
+        if token != "[UNK]" and piece.isascii() and piece.isalnum():
+            assert token.removeprefix("##") == piece
 
 
 def test_every_code_point_alone(tokenizers):
@@ -95,3 +99,26 @@ def test_every_code_point_alone(tokenizers):
         theirs = refs[config].encode_batch(texts, add_special_tokens=False)
         for text, a, b in zip(texts, mine, theirs, strict=True):
             assert (a.ids, a.offsets) == (b.ids, b.offsets), (text, config)
+
+
+# NFD reorders runs of marks, even across characters and removed controls; the
+# reference aligns its output by position, and its tables predate some marks.
+REORDERING = [
+    "\u0300\U0001d165",
+    "x\u0300\U0001d165y",
+    "x\u0300\x01\U0001d165 y",
+    "é\u0316",
+    "x\u0344\u0316\U0001d16d",
+    "a\u0345\u0301\U0001d165",
+    "x\u1ac0\U0001d165",
+    "\u0f73\u0301\U0001d165z",
+    "\uac01\u0300\U0001d165",
+    "中\u0300\U0001d165",
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_canonical_reordering_matches_reference(tokenizers, config):
+    ours, refs = tokenizers
+    for text in REORDERING:
+        same(ours[config], refs[config], text)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -123,6 +125,7 @@ class WordPieceTokenizer:
         num_threads: int | None = None,
         model_max_length: int = _DEFAULT_MAX_LENGTH,
         files: bool | None = None,
+        progress: bool = False,
     ) -> WordPieceTokenizer:
         """Train a WordPiece vocabulary of up to ``vocab_size`` tokens.
 
@@ -132,8 +135,17 @@ class WordPieceTokenizer:
         normalizer and pre-tokenizer, then pairs of symbols are merged most frequent first
         (pairs seen fewer than ``min_frequency`` times are never merged). The vocabulary
         is ``special_tokens``, then the alphabet, then the merges; it must contain
-        ``[UNK]``.
+        ``[UNK]``. ``progress=True`` reports each stage on stderr.
         """
+        started = time.perf_counter()
+
+        def report(message: str) -> None:
+            if progress:
+                elapsed = time.perf_counter() - started
+                print(
+                    f"WordPiece training [{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True
+                )
+
         if "[UNK]" not in special_tokens:
             raise ValueError("special_tokens must contain [UNK]")
         counts = _core.WordPieceWordCounts(lowercase, strip_accents)
@@ -149,6 +161,7 @@ class WordPieceTokenizer:
             if files:
                 for path in items:
                     counts.add_file(os.fspath(path), num_threads)
+                    report(f"read {os.fspath(path)}")
             else:
                 chunk: list[str] = []
                 for text in items:
@@ -158,9 +171,12 @@ class WordPieceTokenizer:
                     if len(chunk) >= _TRAIN_CHUNK:
                         counts.add_texts(chunk, num_threads)
                         chunk = []
+                        report(f"{len(counts):,} distinct words so far")
                 if chunk:
                     counts.add_texts(chunk, num_threads)
+        report(f"counted {len(counts):,} distinct words; merging up to {vocab_size:,} tokens")
         tokens = counts.train(vocab_size, min_frequency, list(special_tokens))
+        report(f"done: {len(tokens):,} tokens")
         model = _core.WordPieceModel.from_tokens(tokens, lowercase, strip_accents)
         return cls(model, model_max_length)
 

@@ -6,7 +6,8 @@ Run with Hugging Face ``tokenizers`` installed; prints the Rust tables to stdout
 
 Every code point is passed through the reference's BERT normalizer and pre-tokenizer to see
 whether it is removed by cleaning, split as punctuation, dropped as a non-spacing mark when
-accents are stripped, or spaced as a CJK ideograph.
+accents are stripped, or spaced as a CJK ideograph; and through its NFD to see whether it
+decomposes and whether canonical ordering moves it (a non-starter).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ HEADER = """\
 //! same view, so these ranges were produced by probing the reference
 //! normalizer and pre-tokenizer once per code point
 //! (`tests/tools/probe_unicode_tables.py`). Each table is a sorted list of
-//! inclusive ranges.
+//! inclusive ranges. DECOMPOSES and NONSTARTER say which characters the
+//! reference's NFD knows: newer ones are neither decomposed nor reordered.
 """
 
 
@@ -40,12 +42,9 @@ def classify() -> dict[str, list[int]]:
     cjk = bert_normalizer(handle_chinese_chars=True)
     strip = bert_normalizer(strip_accents=True)
     pre = pre_tokenizers.BertPreTokenizer()
-    tables: dict[str, list[int]] = {
-        "OTHER": [],
-        "PUNCTUATION": [],
-        "NONSPACING_MARK": [],
-        "CJK": [],
-    }
+    nfd = normalizers.NFD()
+    names = ["OTHER", "PUNCTUATION", "NONSPACING_MARK", "CJK", "DECOMPOSES", "NONSTARTER"]
+    tables: dict[str, list[int]] = {name: [] for name in names}
     for cp in range(0x110000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
@@ -58,6 +57,14 @@ def classify() -> dict[str, list[int]]:
             tables["NONSPACING_MARK"].append(cp)
         if not c.isspace() and len(pre.pre_tokenize_str(f"a{c}a")) == 3:
             tables["PUNCTUATION"].append(cp)
+        if nfd.normalize_str(c) != c:
+            tables["DECOMPOSES"].append(cp)
+        # Canonical ordering moves a non-starter before a mark of a higher class
+        # (U+0345 has 240) or after one of a lower class (U+0301 has 230).
+        elif nfd.normalize_str(f"a\u0345{c}") == f"a{c}\u0345" or (
+            nfd.normalize_str(f"a{c}\u0301") == f"a\u0301{c}"
+        ):
+            tables["NONSTARTER"].append(cp)
     return tables
 
 

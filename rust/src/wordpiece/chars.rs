@@ -3,7 +3,7 @@
 //! ASCII is answered with byte tests; everything else looks up the tables in
 //! `unicode_tables.rs`, which follow the reference's Unicode version.
 
-use super::unicode_tables::{CJK, NONSPACING_MARK, OTHER, PUNCTUATION};
+use super::unicode_tables::{CJK, DECOMPOSES, NONSPACING_MARK, NONSTARTER, OTHER, PUNCTUATION};
 
 fn in_table(table: &[(u32, u32)], c: char) -> bool {
     let cp = c as u32;
@@ -54,6 +54,26 @@ pub fn is_cjk(c: char) -> bool {
     (c as u32) >= 0x3400 && in_table(CJK, c)
 }
 
+/// Appends the canonical decomposition (NFD) of `c` as the reference knows
+/// it: characters newer than its tables stay as they are.
+pub fn decompose(c: char, out: &mut Vec<char>) {
+    if !c.is_ascii() && in_table(DECOMPOSES, c) {
+        unicode_normalization::char::decompose_canonical(c, |d| out.push(d));
+    } else {
+        out.push(c);
+    }
+}
+
+/// The canonical combining class the reference's NFD orders by (0 for
+/// starters and for marks newer than its tables).
+pub fn combining_class(c: char) -> u8 {
+    if c.is_ascii() || !in_table(NONSTARTER, c) {
+        0
+    } else {
+        unicode_normalization::char::canonical_combining_class(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +87,10 @@ mod tests {
         assert!(is_nonspacing_mark('\u{301}') && !is_nonspacing_mark('a'));
         assert!(is_cjk('\u{4e2d}') && !is_cjk('\u{3042}'));
         assert!(is_whitespace('\u{3000}') && !is_whitespace('\u{200b}'));
+        assert_eq!(combining_class('\u{301}'), 230);
+        assert_eq!(combining_class('a'), 0);
+        let mut d = Vec::new();
+        decompose('\u{e9}', &mut d);
+        assert_eq!(d, ['e', '\u{301}']);
     }
 }

@@ -9,9 +9,20 @@
 //! character it came from: that is the alignment that makes offsets point
 //! into the original text.
 //!
+//! Accent stripping needs one more piece of state: NFD puts runs of
+//! combining marks (non-starters) in canonical order, which can move a mark
+//! past its neighbours, even across characters. The reference then aligns
+//! the output by position: the k-th character a source character "consumes"
+//! takes that source's place, and the extra characters of a decomposition
+//! take the place of the last consumed one. Marks are therefore collected in
+//! `run` until the next starter, sorted, and aligned the same way.
+//!
 //! ASCII bytes take a fast path with byte tests only.
 
-use super::chars::{is_cjk, is_nonspacing_mark, is_punctuation, is_removed, is_whitespace};
+use super::chars::{
+    combining_class, decompose, is_cjk, is_nonspacing_mark, is_punctuation, is_removed,
+    is_whitespace,
+};
 
 /// What the normalizer does beyond cleaning and CJK spacing (always on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +51,11 @@ pub struct WordBuffer {
     /// character it came from.
     origin: Vec<u32>,
     scratch: Vec<char>,
+    /// Pending non-starters of NFD: (char, combining class, whether it
+    /// consumes a source position, the source's index).
+    run: Vec<(char, u8, bool, u32)>,
+    /// The source index of the last consumed position (accent stripping).
+    last: u32,
 }
 
 impl WordBuffer {
@@ -58,24 +74,77 @@ impl WordBuffer {
     }
 }
 
-/// Appends the normalized form of one (non-removed, non-space) character.
-fn normalize_char(c: char, opts: NormalizerOptions, out: &mut Vec<char>) {
-    let mut lower = |d: char| {
-        if opts.lowercase {
-            out.extend(d.to_lowercase());
+/// Lowercases `c` (if asked) and hands the result to the pre-tokenizer:
+/// whitespace ends the word, punctuation is a word of its own, anything else
+/// joins the word. Every resulting byte maps to original index `origin`.
+fn emit<F: FnMut(&str, &[u32])>(
+    c: char,
+    origin: u32,
+    opts: NormalizerOptions,
+    buf: &mut WordBuffer,
+    sink: &mut F,
+) {
+    let mut split = |n: char, buf: &mut WordBuffer| {
+        if is_whitespace(n) {
+            buf.flush(sink);
+        } else if is_punctuation(n) {
+            buf.flush(sink);
+            let mut tmp = [0u8; 4];
+            let s = n.encode_utf8(&mut tmp);
+            let origins = [origin; 4];
+            sink(s, &origins[..s.len()]);
         } else {
-            out.push(d);
+            buf.push(n, origin);
         }
     };
-    if opts.strip_accents {
-        unicode_normalization::char::decompose_canonical(c, |d| {
-            if !is_nonspacing_mark(d) {
-                lower(d);
-            }
-        });
+    if opts.lowercase {
+        for n in c.to_lowercase() {
+            split(n, buf);
+        }
     } else {
-        lower(c);
+        split(c, buf);
     }
+}
+
+/// One NFD output character at its place in the output order: aligned,
+/// dropped if it is a non-spacing mark, else lowercased and split.
+fn emit_decomposed<F: FnMut(&str, &[u32])>(
+    d: char,
+    origin: u32,
+    opts: NormalizerOptions,
+    buf: &mut WordBuffer,
+    sink: &mut F,
+) {
+    buf.last = origin;
+    if !is_nonspacing_mark(d) {
+        emit(d, origin, opts, buf, sink);
+    }
+}
+
+/// Puts the pending non-starters in canonical order and emits them.
+fn flush_run<F: FnMut(&str, &[u32])>(opts: NormalizerOptions, buf: &mut WordBuffer, sink: &mut F) {
+    if buf.run.is_empty() {
+        return;
+    }
+    let mut run = std::mem::take(&mut buf.run);
+    // Positions are consumed in source order, whatever the marks' new order.
+    let mut sources = run
+        .iter()
+        .filter(|m| m.2)
+        .map(|m| m.3)
+        .collect::<Vec<u32>>()
+        .into_iter();
+    run.sort_by_key(|m| m.1); // stable, as canonical ordering requires
+    for &(d, _, consumes, _) in &run {
+        let origin = if consumes {
+            sources.next().unwrap_or(buf.last)
+        } else {
+            buf.last
+        };
+        emit_decomposed(d, origin, opts, buf, sink);
+    }
+    run.clear();
+    buf.run = run;
 }
 
 /// Normalizes and splits `text`, calling `sink(word, origin)` for every word
@@ -91,11 +160,19 @@ pub fn split_words<F: FnMut(&str, &[u32])>(
 ) -> u32 {
     buf.word.clear();
     buf.origin.clear();
+    buf.run.clear();
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut ci = char_base;
     while i < bytes.len() {
         let b = bytes[i];
+        if b < 0x80
+            && !buf.run.is_empty()
+            && !matches!(b, 0..=0x08 | 0x0b | 0x0c | 0x0e..=0x1f | 0x7f)
+        {
+            // An ASCII character is a starter: it ends a run of marks.
+            flush_run(opts, buf, sink);
+        }
         if b.is_ascii_alphanumeric() {
             // A run of ASCII letters and digits joins the current word.
             let mut j = i + 1;
@@ -133,6 +210,7 @@ pub fn split_words<F: FnMut(&str, &[u32])>(
         non_ascii(c, ci, opts, buf, sink);
         ci += 1;
     }
+    flush_run(opts, buf, sink);
     buf.flush(sink);
     ci - char_base
 }
@@ -148,30 +226,35 @@ fn non_ascii<F: FnMut(&str, &[u32])>(
         return;
     }
     if is_whitespace(c) {
+        flush_run(opts, buf, sink);
+        buf.last = ci;
         buf.flush(sink);
         return;
     }
     let cjk = is_cjk(c);
     if cjk {
+        flush_run(opts, buf, sink);
         buf.flush(sink);
     }
-    let mut scratch = std::mem::take(&mut buf.scratch);
-    scratch.clear();
-    normalize_char(c, opts, &mut scratch);
-    for &n in &scratch {
-        if is_whitespace(n) {
-            buf.flush(sink);
-        } else if is_punctuation(n) {
-            buf.flush(sink);
-            let mut tmp = [0u8; 4];
-            let s = n.encode_utf8(&mut tmp);
-            let origin = [ci; 4];
-            sink(s, &origin[..s.len()]);
-        } else {
-            buf.push(n, ci);
+    if opts.strip_accents {
+        let mut scratch = std::mem::take(&mut buf.scratch);
+        scratch.clear();
+        decompose(c, &mut scratch);
+        for (k, &d) in scratch.iter().enumerate() {
+            let consumes = k == 0;
+            let class = combining_class(d);
+            if class == 0 {
+                flush_run(opts, buf, sink);
+                let origin = if consumes { ci } else { buf.last };
+                emit_decomposed(d, origin, opts, buf, sink);
+            } else {
+                buf.run.push((d, class, consumes, ci));
+            }
         }
+        buf.scratch = scratch;
+    } else {
+        emit(c, ci, opts, buf, sink);
     }
-    buf.scratch = scratch;
     if cjk {
         buf.flush(sink);
     }
