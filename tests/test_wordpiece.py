@@ -171,3 +171,12 @@ def test_encoding_object(tok):
     assert len(enc) == 9 and "9" in repr(enc)
     assert tok.encode("").ids == [101, 102]
     assert tok.encode("", add_special_tokens=False).ids == []
+
+
+def test_pickle_round_trip(tok):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(tok))
+    text = "Pickled tokenizers, naïvely: 東京!"
+    assert copy.encode(text).ids == tok.encode(text).ids
+    assert copy.model_max_length == tok.model_max_length and copy.lowercase

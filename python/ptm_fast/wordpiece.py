@@ -318,6 +318,26 @@ class WordPieceTokenizer:
         """The vocabulary as a dict from token to id."""
         return {t: i for i, t in enumerate(self._model.tokens())}
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as the vocabulary and settings (for multiprocessing with spawn)."""
+        return (
+            _rebuild,
+            (
+                self._model.tokens(),
+                self.lowercase,
+                self._model.strip_accents,
+                self.model_max_length,
+            ),
+        )
+
     def __repr__(self) -> str:
         """Say what the tokenizer is."""
         return f"WordPieceTokenizer(vocab_size={self.vocab_size}, lowercase={self.lowercase})"
+
+
+def _rebuild(
+    tokens: list[str], lowercase: bool, strip_accents: bool, model_max_length: int
+) -> WordPieceTokenizer:
+    """Unpickle a :class:`WordPieceTokenizer`."""
+    model = _core.WordPieceModel.from_tokens(tokens, lowercase, strip_accents)
+    return WordPieceTokenizer(model, model_max_length)
