@@ -12,10 +12,12 @@
 //! Accent stripping needs one more piece of state: NFD puts runs of
 //! combining marks (non-starters) in canonical order, which can move a mark
 //! past its neighbours, even across characters. The reference then aligns
-//! the output by position: the k-th character a source character "consumes"
-//! takes that source's place, and the extra characters of a decomposition
-//! take the place of the last consumed one. Marks are therefore collected in
-//! `run` until the next starter, sorted, and aligned the same way.
+//! the output by position: the first character of each decomposition
+//! "consumes" a source position, and after reordering the k-th consuming
+//! character takes the place of the k-th source character, whichever it came
+//! from; the other characters of a decomposition take the place of the last
+//! consumed one. Marks are therefore collected in `run` until the next
+//! starter, sorted, and aligned the same way.
 //!
 //! ASCII bytes take a fast path with byte tests only.
 
@@ -297,5 +299,17 @@ mod tests {
         let w = words("Café İ", false);
         assert_eq!(w[0].0, "Café");
         assert_eq!(w[1].0, "İ");
+    }
+
+    #[test]
+    fn reordered_marks_are_aligned_by_position() {
+        // U+0300 (class 230) and U+1D165 (class 216) swap places; U+0300 is
+        // then dropped, and U+1D165 takes the first mark's position.
+        let w = words("x\u{300}\u{1d165}y", true);
+        assert_eq!(w[0].0, "x\u{1d165}y");
+        assert_eq!(w[0].1, [0, 1, 1, 1, 1, 3]);
+        // Without accent stripping nothing moves.
+        let w = words("x\u{300}\u{1d165}y", false);
+        assert_eq!(w[0].1, [0, 1, 1, 2, 2, 2, 2, 3]);
     }
 }
