@@ -180,3 +180,17 @@ def test_pickle_round_trip(tok):
     text = "Pickled tokenizers, naïvely: 東京!"
     assert copy.encode(text).ids == tok.encode(text).ids
     assert copy.model_max_length == tok.model_max_length and copy.lowercase
+
+
+@pytest.mark.parametrize("max_length", [None, 9])
+def test_pairs_without_special_tokens(tok, ref, lines, max_length):
+    a, b = lines[0:2000:2], lines[1:2000:2]
+    if max_length is not None:
+        ref.enable_truncation(max_length)
+    try:
+        theirs = ref.encode_batch(list(zip(a, b, strict=True)), add_special_tokens=False)
+    finally:
+        ref.no_truncation()
+    ours = tok.encode_batch(a, b, add_special_tokens=False, max_length=max_length)
+    assert_same(ours, theirs, "pairs without specials")
+    assert all(x.type_ids == y.type_ids for x, y in zip(ours, theirs, strict=True))
