@@ -184,7 +184,8 @@ def test_pickle_round_trip(tok):
 
 @pytest.mark.parametrize("max_length", [None, 9])
 def test_pairs_without_special_tokens(tok, ref, lines, max_length):
-    a, b = lines[0:2000:2], lines[1:2000:2]
+    n = 2000 if max_length is None else 600  # short truncation: many overflow pieces there
+    a, b = lines[0:n:2], lines[1:n:2]
     if max_length is not None:
         ref.enable_truncation(max_length)
     try:
