@@ -88,6 +88,10 @@ def test_bad_arguments_are_value_errors(tok):
         tok.encode_batch(["a"], num_threads=0)
     with pytest.raises(ValueError):
         tok.encode_batch_numpy(["a"], max_length=-1)
+    with pytest.raises(ValueError, match="max_length"):
+        tok.encode("a", max_length=-3)
+    with pytest.raises(ValueError, match="num_threads"):
+        tok.encode_batch_numpy(["a"], max_length=8, num_threads=-1)
 
 
 def test_odd_inputs_do_not_panic(tok):

@@ -54,6 +54,13 @@ def _check_texts(name: str, texts: Any) -> list[str]:
     return list(texts)
 
 
+def _check_counts(max_length: int | None, num_threads: int | None = None) -> None:
+    if max_length is not None and max_length < 0:
+        raise ValueError(f"max_length must be non-negative, not {max_length}")
+    if num_threads is not None and num_threads < 1:
+        raise ValueError(f"num_threads must be at least 1, not {num_threads}")
+
+
 class WordPieceTokenizer:
     """BERT's WordPiece tokenizer: normalizer, pre-tokenizer, model, post-processor, decoder.
 
@@ -222,6 +229,7 @@ class WordPieceTokenizer:
         ``max_length`` truncates to that many tokens in all, special tokens included;
         a pair loses tokens from its longer text first.
         """
+        _check_counts(max_length)
         return self._model.encode(text, pair, add_special_tokens, max_length)
 
     def encode_batch(
@@ -243,6 +251,7 @@ class WordPieceTokenizer:
         texts = _check_texts("texts", texts)
         if pairs is not None:
             pairs = _check_texts("pairs", pairs)
+        _check_counts(max_length, num_threads)
         if padding is True or padding == "longest":
             mode, pad_length = "longest", None
         elif padding is False or padding is None:
@@ -275,8 +284,7 @@ class WordPieceTokenizer:
         if pairs is not None:
             pairs = _check_texts("pairs", pairs)
         length = self.model_max_length if max_length is None else max_length
-        if length < 0:
-            raise ValueError(f"max_length must be non-negative, not {length}")
+        _check_counts(length, num_threads)
         buffer = self._model.encode_batch_numpy(
             texts, length, pairs, add_special_tokens, num_threads
         )
