@@ -1,6 +1,7 @@
 //! The whole pipeline: special-token matching, normalizer and pre-tokenizer,
 //! model, post-processor; plus batches and decoding.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -108,7 +109,17 @@ impl WordPieceTokenizer {
 
     /// Tokens of one text, with code-point offsets into it.
     pub fn tokenize(&self, text: &str, out: &mut Vec<Token>) {
-        let mut buf = WordBuffer::default();
+        thread_local! {
+            // One word buffer per thread, so short texts allocate nothing here.
+            static BUFFER: RefCell<WordBuffer> = RefCell::new(WordBuffer::default());
+        }
+        BUFFER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => self.tokenize_with(text, &mut buf, out),
+            Err(_) => self.tokenize_with(text, &mut WordBuffer::default(), out),
+        })
+    }
+
+    fn tokenize_with(&self, text: &str, buf: &mut WordBuffer, out: &mut Vec<Token>) {
         let mut char_base = 0u32;
         let mut rest = text;
         loop {
@@ -120,7 +131,7 @@ impl WordPieceTokenizer {
                 &rest[..end],
                 char_base,
                 self.normalizer,
-                &mut buf,
+                buf,
                 &mut |word: &str, origin: &[u32]| {
                     tokenize_word(
                         &self.vocab,
