@@ -100,3 +100,18 @@ def test_odd_inputs_do_not_panic(tok):
         tok.encode(text)
         tok.encode(text, text, max_length=3)
     assert tok.encode("x" * 101, add_special_tokens=False).tokens == ["[UNK]"]
+
+
+def test_every_public_name_has_a_docstring():
+    import inspect
+
+    import ptm_fast
+    from ptm_fast import wordpiece
+
+    assert wordpiece.__doc__
+    for cls in (ptm_fast.WordPieceTokenizer, ptm_fast.Encoding):
+        assert cls.__doc__, cls
+        for name, member in vars(cls).items():
+            if name.startswith("_") or not (callable(member) or inspect.isdatadescriptor(member)):
+                continue
+            assert getattr(cls, name).__doc__, f"{cls.__name__}.{name}"
