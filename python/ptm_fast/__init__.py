@@ -12,10 +12,13 @@ from ptm_fast import kernels
 from ptm_fast._core import InternalError, __version__
 from ptm_fast.bpe import ByteLevelBPETokenizer
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
+from ptm_fast.wordpiece import Encoding, WordPieceTokenizer
 
 __all__ = [
     "ByteLevelBPETokenizer",
+    "Encoding",
     "InternalError",
+    "WordPieceTokenizer",
     "__version__",
     "count_words",
     "count_words_in_file",

@@ -43,6 +43,79 @@ def bert_mask_tokens(
 
 # --- WordPiece (rust/src/python/wordpiece.rs) ---
 
+class Encoding:
+    """One encoded text or pair; lists are built from Rust data on each access."""
+
+    @property
+    def ids(self) -> list[int]: ...
+    @property
+    def tokens(self) -> list[str]: ...
+    @property
+    def type_ids(self) -> list[int]: ...
+    @property
+    def attention_mask(self) -> list[int]: ...
+    @property
+    def offsets(self) -> list[tuple[int, int]]: ...
+    def __len__(self) -> int: ...
+
+class WordPieceModel:
+    """The Rust WordPiece tokenizer; ptm_fast.WordPieceTokenizer wraps it."""
+
+    @staticmethod
+    def from_file(
+        path: str | os.PathLike[str], lowercase: bool = True, strip_accents: bool | None = None
+    ) -> WordPieceModel: ...
+    @staticmethod
+    def from_tokens(
+        tokens: list[str], lowercase: bool = True, strip_accents: bool | None = None
+    ) -> WordPieceModel: ...
+    def encode(
+        self,
+        text: str,
+        pair: str | None = None,
+        add_special_tokens: bool = True,
+        max_length: int | None = None,
+    ) -> Encoding: ...
+    def encode_batch(
+        self,
+        texts: list[str],
+        pairs: list[str] | None = None,
+        add_special_tokens: bool = True,
+        max_length: int | None = None,
+        padding: str = "none",
+        pad_length: int | None = None,
+        num_threads: int | None = None,
+    ) -> list[Encoding]: ...
+    def encode_batch_numpy(
+        self,
+        texts: list[str],
+        length: int,
+        pairs: list[str] | None = None,
+        add_special_tokens: bool = True,
+        num_threads: int | None = None,
+    ) -> bytearray: ...
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str: ...
+    @property
+    def vocab_size(self) -> int: ...
+    @property
+    def lowercase(self) -> bool: ...
+    @property
+    def strip_accents(self) -> bool: ...
+    def token_to_id(self, token: str) -> int | None: ...
+    def id_to_token(self, id: int) -> str | None: ...
+    def tokens(self) -> list[str]: ...
+
+class WordPieceWordCounts:
+    """Word counts for training a WordPiece vocabulary."""
+
+    def __init__(self, lowercase: bool = True, strip_accents: bool | None = None) -> None: ...
+    def add_texts(self, texts: list[str], num_threads: int | None = None) -> None: ...
+    def add_file(self, path: str | os.PathLike[str], num_threads: int | None = None) -> None: ...
+    def __len__(self) -> int: ...
+    def train(
+        self, vocab_size: int, min_frequency: int, special_tokens: list[str]
+    ) -> list[str]: ...
+
 # --- end WordPiece ---
 
 # --- byte-level BPE (rust/src/python/bpe.rs) ---

@@ -1,0 +1,412 @@
+//! The whole pipeline: special-token matching, normalizer and pre-tokenizer,
+//! model, post-processor; plus batches and decoding.
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Mutex;
+
+use super::decoder::decode_tokens;
+use super::model::{tokenize_word, Token};
+use super::normalizer::{split_words, NormalizerOptions, WordBuffer};
+use super::post_processor::{post_process, Encoding, Specials};
+use super::vocab::Vocab;
+use crate::error::{Error, Result};
+use crate::parallel::map_ordered;
+
+/// The special tokens BERT uses, in the order training puts them first.
+pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
+
+/// Words longer than this many code points become `[UNK]`, as in BERT.
+pub const MAX_INPUT_CHARS_PER_WORD: usize = 100;
+
+/// What one call encodes: a text or a pair, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeOptions {
+    pub add_special_tokens: bool,
+    /// Truncate to this many tokens in all (special tokens included).
+    pub max_length: Option<usize>,
+}
+
+/// How a batch is padded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Padding {
+    None,
+    /// To the longest encoding of the batch.
+    Longest,
+    /// To exactly this length (longer encodings stay as they are unless
+    /// truncated with `max_length`).
+    Fixed(usize),
+}
+
+/// Rows of the three output matrices one thread fills: the index of the
+/// first row, then its slices of ids, type ids and attention mask.
+type RowBlock<'a> = (usize, &'a mut [i64], &'a mut [i64], &'a mut [i64]);
+
+/// BERT's WordPiece tokenizer.
+#[derive(Debug, Clone)]
+pub struct WordPieceTokenizer {
+    vocab: Vocab,
+    normalizer: NormalizerOptions,
+    unk: u32,
+    max_input_chars_per_word: usize,
+    /// Special tokens found in the vocabulary: matched verbatim in the input
+    /// before normalization, and skipped by `decode` on request.
+    specials: Vec<(String, u32)>,
+}
+
+impl WordPieceTokenizer {
+    /// A tokenizer over `vocab`, which must contain `[UNK]`.
+    pub fn new(vocab: Vocab, normalizer: NormalizerOptions) -> Result<Self> {
+        let unk = vocab
+            .token_to_id("[UNK]")
+            .ok_or_else(|| Error::InvalidArgument("the vocabulary has no [UNK] token".into()))?;
+        let specials = SPECIAL_TOKENS
+            .iter()
+            .filter_map(|&t| vocab.token_to_id(t).map(|id| (t.to_owned(), id)))
+            .collect();
+        Ok(WordPieceTokenizer {
+            vocab,
+            normalizer,
+            unk,
+            max_input_chars_per_word: MAX_INPUT_CHARS_PER_WORD,
+            specials,
+        })
+    }
+
+    /// Reads `vocab.txt`; a vocabulary without `[UNK]` is malformed.
+    pub fn from_file(path: &Path, normalizer: NormalizerOptions) -> Result<Self> {
+        let vocab = Vocab::from_file(path)?;
+        if vocab.token_to_id("[UNK]").is_none() {
+            return Err(Error::Malformed {
+                path: path.to_path_buf(),
+                line: vocab.len() as u64,
+                message: "no [UNK] token in the file".into(),
+            });
+        }
+        Self::new(vocab, normalizer)
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    pub fn normalizer(&self) -> NormalizerOptions {
+        self.normalizer
+    }
+
+    fn special_id(&self, token: &str) -> Result<u32> {
+        self.vocab.token_to_id(token).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "the vocabulary has no {token} token, which this call needs"
+            ))
+        })
+    }
+
+    /// The id padding uses.
+    pub fn pad_id(&self) -> Result<u32> {
+        self.special_id("[PAD]")
+    }
+
+    /// Tokens of one text, with code-point offsets into it.
+    pub fn tokenize(&self, text: &str, out: &mut Vec<Token>) {
+        thread_local! {
+            // One word buffer per thread, so short texts allocate nothing here.
+            static BUFFER: RefCell<WordBuffer> = RefCell::new(WordBuffer::default());
+        }
+        BUFFER.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => self.tokenize_with(text, &mut buf, out),
+            Err(_) => self.tokenize_with(text, &mut WordBuffer::default(), out),
+        })
+    }
+
+    fn tokenize_with(&self, text: &str, buf: &mut WordBuffer, out: &mut Vec<Token>) {
+        let mut char_base = 0u32;
+        let mut rest = text;
+        loop {
+            // Special tokens in the input are kept whole, as the reference
+            // does: they are matched before normalization.
+            let special = self.find_special(rest);
+            let end = special.map_or(rest.len(), |(at, _, _)| at);
+            char_base += split_words(
+                &rest[..end],
+                char_base,
+                self.normalizer,
+                buf,
+                &mut |word: &str, origin: &[u32]| {
+                    tokenize_word(
+                        &self.vocab,
+                        self.unk,
+                        self.max_input_chars_per_word,
+                        word,
+                        origin,
+                        out,
+                    )
+                },
+            );
+            let Some((at, len, id)) = special else { break };
+            let n = rest[at..at + len].chars().count() as u32;
+            out.push(Token {
+                id,
+                start: char_base,
+                end: char_base + n,
+            });
+            char_base += n;
+            rest = &rest[at + len..];
+        }
+    }
+
+    /// The first special token in `text`: (byte index, byte length, id).
+    fn find_special(&self, text: &str) -> Option<(usize, usize, u32)> {
+        if self.specials.is_empty() {
+            return None;
+        }
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        while let Some(i) = bytes[from..].iter().position(|&b| b == b'[') {
+            let at = from + i;
+            for (token, id) in &self.specials {
+                if bytes[at..].starts_with(token.as_bytes()) {
+                    return Some((at, token.len(), *id));
+                }
+            }
+            from = at + 1;
+        }
+        None
+    }
+
+    /// Encodes a text, or a pair of texts.
+    pub fn encode(&self, text: &str, pair: Option<&str>, opts: EncodeOptions) -> Result<Encoding> {
+        let specials = if opts.add_special_tokens {
+            Some(Specials {
+                cls: self.special_id("[CLS]")?,
+                sep: self.special_id("[SEP]")?,
+            })
+        } else {
+            None
+        };
+        let mut a = Vec::with_capacity(text.len() / 4 + 4);
+        self.tokenize(text, &mut a);
+        let b = pair.map(|p| {
+            let mut b = Vec::with_capacity(p.len() / 4 + 4);
+            self.tokenize(p, &mut b);
+            b
+        });
+        post_process(a, b, specials, opts.max_length)
+    }
+
+    /// Encodes many texts (and pairs) on `threads` threads, in order, then
+    /// pads them as asked.
+    pub fn encode_batch(
+        &self,
+        texts: &[String],
+        pairs: Option<&[String]>,
+        opts: EncodeOptions,
+        padding: Padding,
+        threads: usize,
+    ) -> Result<Vec<Encoding>> {
+        if let Some(p) = pairs {
+            if p.len() != texts.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} texts but {} pairs: they must match",
+                    texts.len(),
+                    p.len()
+                )));
+            }
+        }
+        let pad_id = match padding {
+            Padding::None => 0,
+            _ => self.pad_id()?,
+        };
+        let indices: Vec<usize> = (0..texts.len()).collect();
+        let encoded = map_ordered(&indices, threads, |&i| {
+            self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)
+        });
+        let mut out = encoded.into_iter().collect::<Result<Vec<_>>>()?;
+        let target = match padding {
+            Padding::None => 0,
+            Padding::Longest => out.iter().map(Encoding::len).max().unwrap_or(0),
+            Padding::Fixed(n) => n,
+        };
+        if padding != Padding::None {
+            for e in &mut out {
+                e.pad(target, pad_id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Encodes a batch straight into `out`, three row-major `n x length`
+    /// matrices one after the other: input ids, token type ids, attention
+    /// mask. Every row is truncated and padded to exactly `length`. Rows are
+    /// written in place by `threads` threads; no per-text result is kept.
+    pub fn encode_batch_matrix(
+        &self,
+        texts: &[String],
+        pairs: Option<&[String]>,
+        add_special_tokens: bool,
+        length: usize,
+        threads: usize,
+        out: &mut [i64],
+    ) -> Result<()> {
+        let n = texts.len();
+        if let Some(p) = pairs {
+            if p.len() != n {
+                return Err(Error::InvalidArgument(format!(
+                    "{n} texts but {} pairs: they must match",
+                    p.len()
+                )));
+            }
+        }
+        if out.len() != 3 * n * length {
+            return Err(Error::InvalidArgument(format!(
+                "output holds {} values, {} needed",
+                out.len(),
+                3 * n * length
+            )));
+        }
+        let pad_id = i64::from(self.pad_id()?);
+        let opts = EncodeOptions {
+            add_special_tokens,
+            max_length: Some(length),
+        };
+        if n == 0 || length == 0 {
+            // Nothing to write, but the arguments must still make sense.
+            return match texts.first() {
+                Some(t) => self
+                    .encode(t, pairs.map(|p| p[0].as_str()), opts)
+                    .map(|_| ()),
+                None => Ok(()),
+            };
+        }
+        let (ids, rest) = out.split_at_mut(n * length);
+        let (types, mask) = rest.split_at_mut(n * length);
+        let rows_per_block = n.div_ceil(threads.clamp(1, n));
+        let block = rows_per_block * length;
+        let blocks: Vec<Mutex<RowBlock<'_>>> = ids
+            .chunks_mut(block)
+            .zip(types.chunks_mut(block))
+            .zip(mask.chunks_mut(block))
+            .enumerate()
+            .map(|(i, ((a, b), c))| Mutex::new((i * rows_per_block, a, b, c)))
+            .collect();
+        let results = map_ordered(&blocks, threads, |cell| -> Result<()> {
+            let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+            let (first, ids, types, mask) = &mut *guard;
+            let rows = ids.len() / length;
+            for r in 0..rows {
+                let i = *first + r;
+                let enc = self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)?;
+                let row = r * length..(r + 1) * length;
+                let k = enc.len();
+                let (ids, types, mask) = (
+                    &mut ids[row.clone()],
+                    &mut types[row.clone()],
+                    &mut mask[row],
+                );
+                for (dst, &src) in ids.iter_mut().zip(&enc.ids) {
+                    *dst = i64::from(src);
+                }
+                for (dst, &src) in types.iter_mut().zip(&enc.type_ids) {
+                    *dst = i64::from(src);
+                }
+                mask[..k].fill(1);
+                ids[k..].fill(pad_id);
+                types[k..].fill(0);
+                mask[k..].fill(0);
+            }
+            Ok(())
+        });
+        results.into_iter().collect()
+    }
+
+    /// Text from ids; unknown ids are skipped, and so are special tokens
+    /// when `skip_special_tokens` is set.
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> String {
+        let is_special = |id: u32| self.specials.iter().any(|&(_, s)| s == id);
+        decode_tokens(
+            ids.iter()
+                .filter(|&&id| !(skip_special_tokens && is_special(id)))
+                .filter_map(|&id| self.vocab.id_to_token(id)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokenizer() -> WordPieceTokenizer {
+        let tokens = [
+            "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", ",", "world", "!", "un",
+            "##aff", "##able", "cafe",
+        ];
+        let vocab = Vocab::from_tokens(tokens.iter().map(|t| t.to_string()).collect(), |_, m| {
+            Error::InvalidArgument(m)
+        })
+        .unwrap();
+        WordPieceTokenizer::new(vocab, NormalizerOptions::bert(true)).unwrap()
+    }
+
+    const PLAIN: EncodeOptions = EncodeOptions {
+        add_special_tokens: false,
+        max_length: None,
+    };
+
+    #[test]
+    fn pipeline_with_offsets() {
+        let tok = tokenizer();
+        let e = tok
+            .encode("Hello, UNAFFABLE Café[MASK]x", None, PLAIN)
+            .unwrap();
+        assert_eq!(e.ids, [5, 6, 9, 10, 11, 12, 4, 1]);
+        assert_eq!(
+            e.offsets,
+            [
+                (0, 5),
+                (5, 6),
+                (7, 9),
+                (9, 12),
+                (12, 16),
+                (17, 21),
+                (21, 27),
+                (27, 28)
+            ]
+        );
+        assert_eq!(tok.decode(&e.ids, true), "hello, unaffable cafe");
+        assert_eq!(
+            tok.decode(&e.ids, false),
+            "hello, unaffable cafe [MASK] [UNK]"
+        );
+    }
+
+    #[test]
+    fn matrix_equals_padded_encodings() {
+        let tok = tokenizer();
+        let texts: Vec<String> = ["hello world", "", "unaffable, hello! world hello"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let opts = EncodeOptions {
+            add_special_tokens: true,
+            max_length: Some(5),
+        };
+        let encs = tok
+            .encode_batch(&texts, None, opts, Padding::Fixed(5), 2)
+            .unwrap();
+        let mut out = vec![-1i64; 3 * 3 * 5];
+        tok.encode_batch_matrix(&texts, None, true, 5, 2, &mut out)
+            .unwrap();
+        let ids: Vec<i64> = encs
+            .iter()
+            .flat_map(|e| e.ids.iter().map(|&x| i64::from(x)))
+            .collect();
+        let mask: Vec<i64> = encs
+            .iter()
+            .flat_map(|e| e.attention_mask.iter().map(|&x| i64::from(x)))
+            .collect();
+        assert_eq!(&out[..15], &ids[..]);
+        assert_eq!(&out[15..30], &[0; 15][..]);
+        assert_eq!(&out[30..], &mask[..]);
+        assert_eq!(&ids[..5], &[2, 5, 7, 3, 0]);
+    }
+}

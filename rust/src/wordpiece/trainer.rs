@@ -1,0 +1,276 @@
+//! Training a WordPiece vocabulary.
+//!
+//! Words are counted after BERT's normalizer and pre-tokenizer; then, as for
+//! BPE, the most frequent adjacent pair of symbols is merged again and again.
+//! A word starts as its first character followed by `##`-prefixed characters,
+//! so every merged symbol is a valid WordPiece token: `a` + `##b` gives `ab`,
+//! `##a` + `##b` gives `##ab`. The vocabulary is the special tokens, then the
+//! alphabet (sorted), then the merged symbols in the order they were made.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::path::Path;
+
+use super::normalizer::{split_words, NormalizerOptions, WordBuffer};
+use super::vocab::{FastMap, CONTINUATION_PREFIX};
+use crate::error::{Error, Result};
+use crate::parallel::map_ordered;
+
+/// How many times each normalized, pre-tokenized word occurs.
+#[derive(Debug, Default, Clone)]
+pub struct WordCounts {
+    counts: FastMap<String, u64>,
+}
+
+impl WordCounts {
+    /// Counts the words of `texts` on `threads` threads.
+    pub fn from_texts<S: AsRef<str> + Sync>(
+        texts: &[S],
+        normalizer: NormalizerOptions,
+        threads: usize,
+    ) -> Self {
+        let threads = threads.clamp(1, texts.len().max(1));
+        let chunk = texts.len().div_ceil(threads).max(1);
+        let parts: Vec<&[S]> = texts.chunks(chunk).collect();
+        let counted = map_ordered(&parts, threads, |part| {
+            let mut counts = WordCounts::default();
+            let mut buf = WordBuffer::default();
+            for text in part.iter() {
+                split_words(
+                    text.as_ref(),
+                    0,
+                    normalizer,
+                    &mut buf,
+                    &mut |w: &str, _: &[u32]| {
+                        if let Some(c) = counts.counts.get_mut(w) {
+                            *c += 1;
+                        } else {
+                            counts.counts.insert(w.to_owned(), 1);
+                        }
+                    },
+                );
+            }
+            counts
+        });
+        let mut total = WordCounts::default();
+        for part in counted {
+            total.merge(part);
+        }
+        total
+    }
+
+    /// Counts the words of a UTF-8 text file.
+    pub fn from_file(path: &Path, normalizer: NormalizerOptions, threads: usize) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let bytes = e.as_bytes();
+                let bad = e.utf8_error().valid_up_to();
+                let line_start = bytes[..bad]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let line = bytes[..bad].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                return Err(Error::InvalidUtf8 {
+                    path: path.to_path_buf(),
+                    line,
+                    column: bad - line_start,
+                });
+            }
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        Ok(Self::from_texts(&lines, normalizer, threads))
+    }
+
+    /// Adds the counts of `other`.
+    pub fn merge(&mut self, other: WordCounts) {
+        if self.counts.is_empty() {
+            self.counts = other.counts;
+            return;
+        }
+        for (word, n) in other.counts {
+            *self.counts.entry(word).or_insert(0) += n;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+}
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainerOptions {
+    /// Stop once the vocabulary has this many tokens (the special tokens and
+    /// the alphabet are always kept, even beyond it).
+    pub vocab_size: usize,
+    /// Pairs seen fewer times than this are never merged.
+    pub min_frequency: u64,
+    /// Tokens placed first, in this order.
+    pub special_tokens: Vec<String>,
+}
+
+/// The symbol a merge of `left` and `right` makes.
+fn merged(left: &str, right: &str) -> String {
+    let tail = right.strip_prefix(CONTINUATION_PREFIX).unwrap_or(right);
+    format!("{left}{tail}")
+}
+
+/// Learns a vocabulary from word counts; returns the tokens in id order.
+pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut ids: FastMap<String, u32> = FastMap::default();
+    let mut add = |token: String, tokens: &mut Vec<String>| -> u32 {
+        if let Some(&id) = ids.get(&token) {
+            return id;
+        }
+        let id = tokens.len() as u32;
+        ids.insert(token.clone(), id);
+        tokens.push(token);
+        id
+    };
+    for s in &opts.special_tokens {
+        add(s.clone(), &mut tokens);
+    }
+
+    // The alphabet, sorted so the result does not depend on hash order.
+    let mut entries: Vec<(&String, u64)> = words.counts.iter().map(|(w, &n)| (w, n)).collect();
+    entries.sort_unstable();
+    let spell = |word: &str| -> Vec<String> {
+        word.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 0 {
+                    c.to_string()
+                } else {
+                    format!("{CONTINUATION_PREFIX}{c}")
+                }
+            })
+            .collect()
+    };
+    let mut alphabet: Vec<String> = entries.iter().flat_map(|(w, _)| spell(w)).collect();
+    alphabet.sort_unstable();
+    alphabet.dedup();
+    for symbol in alphabet {
+        add(symbol, &mut tokens);
+    }
+
+    let mut seqs: Vec<Vec<u32>> = Vec::with_capacity(entries.len());
+    let mut counts: Vec<u64> = Vec::with_capacity(entries.len());
+    for (w, n) in &entries {
+        seqs.push(spell(w).into_iter().map(|s| add(s, &mut tokens)).collect());
+        counts.push(*n);
+    }
+
+    let mut pair_counts: FastMap<(u32, u32), u64> = FastMap::default();
+    let mut pair_words: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
+    for (wi, seq) in seqs.iter().enumerate() {
+        for p in seq.windows(2) {
+            let pair = (p[0], p[1]);
+            *pair_counts.entry(pair).or_insert(0) += counts[wi];
+            pair_words.entry(pair).or_default().push(wi as u32);
+        }
+    }
+    // Highest count first; among equal counts the smallest pair of ids.
+    let mut heap: BinaryHeap<(u64, Reverse<(u32, u32)>)> = pair_counts
+        .iter()
+        .map(|(&pair, &n)| (n, Reverse(pair)))
+        .collect();
+
+    while tokens.len() < opts.vocab_size {
+        let Some((n, Reverse(pair))) = heap.pop() else {
+            break;
+        };
+        let current = pair_counts.get(&pair).copied().unwrap_or(0);
+        if current != n {
+            if current > 0 {
+                heap.push((current, Reverse(pair)));
+            }
+            continue;
+        }
+        if n < opts.min_frequency.max(1) {
+            break;
+        }
+        let new_id = add(
+            merged(&tokens[pair.0 as usize], &tokens[pair.1 as usize]),
+            &mut tokens,
+        );
+        let mut affected = pair_words.remove(&pair).unwrap_or_default();
+        affected.sort_unstable();
+        affected.dedup();
+        let mut touched: Vec<(u32, u32)> = Vec::new();
+        for wi in affected {
+            let wi = wi as usize;
+            let seq = &seqs[wi];
+            if !seq.windows(2).any(|p| (p[0], p[1]) == pair) {
+                continue;
+            }
+            let c = counts[wi];
+            for p in seq.windows(2) {
+                if let Some(x) = pair_counts.get_mut(&(p[0], p[1])) {
+                    *x -= c;
+                }
+            }
+            let mut next = Vec::with_capacity(seq.len());
+            let mut i = 0;
+            while i < seq.len() {
+                if i + 1 < seq.len() && (seq[i], seq[i + 1]) == pair {
+                    next.push(new_id);
+                    i += 2;
+                } else {
+                    next.push(seq[i]);
+                    i += 1;
+                }
+            }
+            for p in next.windows(2) {
+                let q = (p[0], p[1]);
+                *pair_counts.entry(q).or_insert(0) += c;
+                if q.0 == new_id || q.1 == new_id {
+                    pair_words.entry(q).or_default().push(wi as u32);
+                    touched.push(q);
+                }
+            }
+            seqs[wi] = next;
+        }
+        pair_counts.remove(&pair);
+        touched.sort_unstable();
+        touched.dedup();
+        for q in touched {
+            if let Some(&n) = pair_counts.get(&q) {
+                if n > 0 {
+                    heap.push((n, Reverse(q)));
+                }
+            }
+        }
+    }
+    tokens
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learns_frequent_words() {
+        let texts = ["low lower lowest", "low low newer newest", "wider lower"];
+        let counts = WordCounts::from_texts(&texts, NormalizerOptions::bert(true), 2);
+        let opts = TrainerOptions {
+            vocab_size: 40,
+            min_frequency: 2,
+            special_tokens: vec!["[UNK]".into()],
+        };
+        let vocab = train(&counts, &opts);
+        assert_eq!(vocab[0], "[UNK]");
+        assert!(vocab.contains(&"low".to_string()), "{vocab:?}");
+        assert!(vocab.contains(&"##er".to_string()), "{vocab:?}");
+        let mut sorted = vocab.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), vocab.len());
+    }
+}

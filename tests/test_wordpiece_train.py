@@ -1,0 +1,89 @@
+"""Training a WordPiece vocabulary, saving it, and loading it in Hugging Face ``tokenizers``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from tokenizers import Tokenizer
+from tokenizers.implementations import BertWordPieceTokenizer
+
+from ptm_fast import WordPieceTokenizer, assets
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[str]:
+    return assets.real_corpus_lines()
+
+
+@pytest.fixture(scope="module")
+def trained(lines) -> WordPieceTokenizer:
+    return WordPieceTokenizer.train(lines, vocab_size=8000, min_frequency=2)
+
+
+def test_trained_vocabulary_shape(trained):
+    vocab = trained.get_vocab()
+    assert trained.vocab_size == len(vocab) == 8000
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert [trained.id_to_token(i) for i in range(5)] == specials
+    assert "the" in vocab and "##ing" in vocab
+    assert all(t == t.lower() for t in vocab if not t.startswith("["))
+
+
+def test_round_trip_through_reference(trained, lines, tmp_path):
+    directory = trained.save(tmp_path / "trained")
+    assert sorted(p.name for p in directory.iterdir()) == ["tokenizer_config.json", "vocab.txt"]
+    config = json.loads((directory / "tokenizer_config.json").read_text())
+    assert config["do_lower_case"] is True
+    reloaded = WordPieceTokenizer.from_pretrained(directory)
+    assert reloaded.get_vocab() == trained.get_vocab()
+
+    reference = BertWordPieceTokenizer(str(directory / "vocab.txt"), lowercase=True)
+    part = [*lines[::20], "Unseen wørds: ǅemal, Zürich, 東京, 🙂!"]
+    theirs = reference.encode_batch(part)
+    ours = reloaded.encode_batch(part)
+    for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+        assert (a.ids, a.offsets) == (b.ids, b.offsets), f"item {i}"
+    ids = theirs[3].ids
+    assert reloaded.decode(ids) == reference.decode(ids)
+
+
+def test_train_from_files_equals_train_from_lines(lines, tmp_path):
+    part = lines[:3000]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(part) + "\n", encoding="utf-8")
+    from_lines = WordPieceTokenizer.train(iter(part), vocab_size=1500)
+    from_file = WordPieceTokenizer.train(path, vocab_size=1500)
+    from_list = WordPieceTokenizer.train([str(path)], vocab_size=1500)
+    assert from_lines.get_vocab() == from_file.get_vocab() == from_list.get_vocab()
+
+
+def test_progress_goes_to_stderr(lines, capsys):
+    WordPieceTokenizer.train(lines[:100], vocab_size=200, progress=True)
+    err = capsys.readouterr().err
+    assert "distinct words" in err and "done: 200 tokens" in err
+
+
+def test_training_options(lines):
+    part = lines[:2000]
+    cased = WordPieceTokenizer.train(
+        part, vocab_size=1000, lowercase=False, special_tokens=["[UNK]"]
+    )
+    assert cased.id_to_token(0) == "[UNK]" and not cased.lowercase
+    assert any(t != t.lower() for t in cased.get_vocab())
+    strict = WordPieceTokenizer.train(part, vocab_size=100_000, min_frequency=50)
+    loose = WordPieceTokenizer.train(part, vocab_size=100_000, min_frequency=2)
+    assert strict.vocab_size < loose.vocab_size
+    with pytest.raises(ValueError, match=r"\[UNK\]"):
+        WordPieceTokenizer.train(part, vocab_size=100, special_tokens=["[PAD]"])
+    with pytest.raises(TypeError):
+        WordPieceTokenizer.train([b"bytes"], vocab_size=100)
+
+
+def test_save_replaces_files_atomically(trained, tmp_path):
+    (tmp_path / "vocab.txt").write_text("old\n")
+    trained.save(tmp_path)
+    assert (tmp_path / "vocab.txt").read_text().splitlines()[:2] == ["[PAD]", "[UNK]"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    reference = Tokenizer.from_str(BertWordPieceTokenizer(str(tmp_path / "vocab.txt")).to_str())
+    assert reference.get_vocab_size() == trained.vocab_size
