@@ -14,12 +14,18 @@ impl SplitMix64 {
         Self { state: seed }
     }
 
+    /// An independent stream for one item (a row, a thread) of a seeded job.
+    ///
+    /// Seeding rows with `seed + row` would be wrong here: SplitMix64's states
+    /// step by a constant, so such streams are shifted copies of each other.
+    /// Hashing (seed, stream) puts each stream at an unrelated point instead.
+    pub fn for_stream(seed: u64, stream: u64) -> Self {
+        Self::new(mix(seed ^ mix(stream.wrapping_add(0x632B_E59B_D9B4_E019))))
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix(self.state)
     }
 
     /// Uniform in [0, 1).
@@ -41,6 +47,13 @@ impl SplitMix64 {
     }
 }
 
+/// SplitMix64's output function: a bijective 64-bit mixer.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +63,16 @@ mod tests {
         let mut a = SplitMix64::new(7);
         let mut b = SplitMix64::new(7);
         assert!((0..100).all(|_| a.next_u64() == b.next_u64()));
+    }
+
+    #[test]
+    fn neighbouring_streams_are_not_shifted_copies() {
+        let draws = |stream| {
+            let mut rng = SplitMix64::for_stream(0, stream);
+            (0..64).map(|_| rng.next_u64()).collect::<Vec<_>>()
+        };
+        let (a, b) = (draws(1), draws(2));
+        assert!(a.iter().all(|x| !b.contains(x)));
     }
 
     #[test]

@@ -155,8 +155,7 @@ fn bert_mask_tokens<'py>(
                 .iter()
                 .map(|&t| is_continuation[t as usize] != 0)
                 .collect();
-            let mut rng =
-                SplitMix64::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng = SplitMix64::for_stream(seed, index as u64);
             let labels = mask_tokens(
                 &mut row_ids,
                 &is_special,
