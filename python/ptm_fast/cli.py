@@ -29,7 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ptm", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"ptm_fast {ptm_fast.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("demo", help="run the main job on built-in data (default)")
+    demo = commands.add_parser("demo", help="run the main job on built-in data (default)")
+    demo.add_argument("--only", help="comma-separated steps to run (default: all)")
 
     count = commands.add_parser("count-words", help="count the words of a text file")
     count.add_argument("path", help="a UTF-8 text file, whitespace-separated words")
@@ -265,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in (None, "demo"):
             from ptm_fast import demo
 
-            return demo.run()
+            only = getattr(args, "only", None)
+            return demo.run(only.split(",") if only else None)
         if args.command == "count-words":
             for word, n in ptm_fast.count_words_in_file(args.path)[: args.top]:
                 print(f"{n}\t{word}")

@@ -41,41 +41,135 @@ def step_environment() -> None:
     print(f"torch {torch.__version__} ({device}); triton installed: {kernels.triton_available()}")
 
 
-def step_pre_tokenize() -> None:
-    """Split a sample sentence into words and punctuation, with offsets."""
-    line = _sample_lines()[6]
-    pieces = ptm_fast.pre_tokenize(line)
-    for piece, (start, end) in pieces:
-        if line[start:end] != piece:
-            raise AssertionError(f"offset ({start}, {end}) does not slice {piece!r}")
-    shown = " | ".join(piece for piece, _ in pieces[:12])
-    print(f"pre-tokenized {len(line)} chars into {len(pieces)} pieces: {shown} ...")
-
-
-def step_count_words() -> None:
-    """Count words of the built-in sample through the streaming file reader."""
+def step_rust_core() -> None:
+    """Rust core: pre-tokenizer, streaming word counter, error path."""
     lines = _sample_lines()
+    pieces = ptm_fast.pre_tokenize(lines[6])
+    if any(lines[6][a:b] != piece for piece, (a, b) in pieces):
+        raise AssertionError("pre-tokenizer offsets do not slice the text")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sample.txt"
         path.write_text("\n".join(line.lower() for line in lines), encoding="utf-8")
-        start = time.perf_counter()
         counts = ptm_fast.count_words_in_file(path)
-        elapsed_ms = (time.perf_counter() - start) * 1e3
-    total = sum(n for _, n in counts)
-    if counts != ptm_fast.count_words(line.lower() for line in lines):
-        raise AssertionError("file and in-memory word counts differ")
-    top = ", ".join(f"{w} {n}" for w, n in counts[:5])
-    print(f"counted {total} words, {len(counts)} distinct, in {elapsed_ms:.2f} ms; top: {top}")
-
-
-def step_error_path() -> None:
-    """Show that bad input becomes a clear Python exception."""
+    top = ", ".join(f"{w} {n}" for w, n in counts[:4])
+    print(f"pre-tokenized {len(pieces)} pieces; counted {len(counts)} distinct words (top: {top})")
     try:
         ptm_fast.count_words_in_file("no/such/corpus.txt")
     except FileNotFoundError as err:
-        print(f"missing file -> FileNotFoundError: {err}")
+        print(f"a missing file -> FileNotFoundError: {err}")
     else:
         raise AssertionError("a missing file did not raise FileNotFoundError")
+
+
+def _rate(megabytes: float, seconds: float) -> str:
+    return f"{megabytes / seconds:,.0f} MB/s"
+
+
+def step_tokenizers() -> None:
+    """Tokenize the real corpus with BERT's WordPiece and GPT-2's byte-level BPE."""
+    from ptm_fast import ByteLevelBPETokenizer, WordPieceTokenizer, assets
+
+    lines = assets.real_corpus_lines()
+    megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
+    print(f"corpus: {len(lines):,} lines, {megabytes:.1f} MB (BBC news, Wikipedia, reviews)")
+    wordpiece = WordPieceTokenizer.from_pretrained(assets.minilm_dir())
+    start = time.perf_counter()
+    encodings = wordpiece.encode_batch(lines)
+    seconds = time.perf_counter() - start
+    tokens = sum(len(e.ids) for e in encodings)
+    print(f"WordPiece: {tokens:,} tokens in {seconds:.2f} s ({_rate(megabytes, seconds)})")
+    bpe = ByteLevelBPETokenizer.from_tiktoken(
+        assets.gpt2_ranks_path(), special_tokens={"<|endoftext|>": 50256}
+    )
+    start = time.perf_counter()
+    ids = bpe.encode_batch(lines)
+    seconds = time.perf_counter() - start
+    print(
+        f"GPT-2 BPE: {sum(map(len, ids)):,} tokens in {seconds:.2f} s ({_rate(megabytes, seconds)})"
+    )
+    sample = "Tokenizers aren't magic: WordPiece splits unfamiliar words, BPE merges bytes."
+    print(f"  {sample!r}")
+    print(f"  WordPiece: {' '.join(wordpiece.encode(sample).tokens)}")
+    pieces = [bpe.decode([i]) for i in bpe.encode(sample)]
+    print(f"  BPE:       {'|'.join(pieces)}")
+    if bpe.decode(bpe.encode(sample)) != sample:
+        raise AssertionError("BPE did not decode back to the text")
+
+
+def step_bert() -> None:
+    """Fine-tune the pretrained BERT (all-MiniLM-L6-v2) on movie reviews; report F1."""
+    import torch
+
+    from ptm_fast import assets
+    from ptm_fast.finetune import finetune_classifier
+    from ptm_fast.training import TrainingConfig
+
+    reviews = [(c, t) for c, t in assets.rotten_tomatoes() if c in ("fresh", "rotten")]
+    order = np.random.default_rng(0).permutation(len(reviews))[:2500]
+    texts = [reviews[i][1] for i in order]
+    labels = [reviews[i][0] for i in order]
+    torch.manual_seed(0)
+    config = TrainingConfig(epochs=1, lr=5e-5, warmup_ratio=0.1, seed=0)
+    result = finetune_classifier(
+        assets.minilm_dir(), texts, labels, config=config, batch_size=32, max_length=64,
+        valid_fraction=0.2,
+    )  # fmt: skip
+    final = result.evaluations[-1]
+    print(
+        f"Rotten Tomatoes fresh vs rotten, {len(texts) - 500} reviews to train on, 500 held out: "
+        f"accuracy {final['accuracy']:.3f}, macro-F1 {final['macro_f1']:.3f} "
+        f"(majority class {result.majority_accuracy:.3f}), {result.seconds:.0f} s"
+    )
+
+
+def step_gpt() -> None:
+    """Pretrain a small GPT on the real corpus, generate, and classify news zero-shot."""
+    import torch
+
+    from ptm_fast import ByteLevelBPETokenizer, assets
+    from ptm_fast.gpt import GPTConfig
+    from ptm_fast.gpt_pretraining import TokenBlocks, pack_documents, pretrain_gpt
+    from ptm_fast.training import TrainingConfig
+    from ptm_fast.zero_shot import zero_shot_classify
+
+    documents = assets.real_corpus_documents()
+    start = time.perf_counter()
+    bpe = ByteLevelBPETokenizer.train(iter(documents), vocab_size=4096)
+    with tempfile.TemporaryDirectory() as tmp:
+        tokens = np.array(pack_documents(documents, bpe, Path(tmp) / "corpus.bin"))
+    print(
+        f"trained a 4,096-token BPE and packed the corpus into {len(tokens):,} tokens "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+    blocks = TokenBlocks(tokens, block_size=128, valid_fraction=0.02)
+    config = GPTConfig(vocab_size=bpe.vocab_size, n_positions=128, n_embd=128, n_layer=4,
+                       n_head=4, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)  # fmt: skip
+    training = TrainingConfig(epochs=1, lr=3e-3, warmup_ratio=0.05, schedule="cosine",
+                              min_lr_ratio=0.1, weight_decay=0.1, seed=0)  # fmt: skip
+    torch.manual_seed(0)
+    result = pretrain_gpt(blocks, config, training, batch_size=16, steps_per_epoch=250)
+    print(
+        f"GPT 4x128 ({sum(p.numel() for p in result.model.parameters()) / 1e6:.1f}M parameters), "
+        f"{result.tokens_seen:,} tokens in {result.seconds:.0f} s: validation perplexity "
+        f"{result.after['val_perplexity']:.0f} (unigram baseline {np.exp(result.unigram_loss):.0f})"
+    )
+    prompt = "The government said"
+    out = result.model.generate(
+        torch.tensor([bpe.encode(prompt)]), max_new_tokens=25, no_repeat_ngram_size=2
+    )
+    print(f"  {bpe.decode(out[0].tolist())!r}")
+    articles = assets.bbc_news()
+    picked = np.random.default_rng(1).choice(len(articles), size=100, replace=False)
+    names = {"business": "business", "entertainment": "entertainment", "politics": "politics",
+             "sports": "sport", "tech": "technology"}  # fmt: skip
+    predictions = zero_shot_classify(
+        result.model, bpe, [articles[i][1] for i in picked], list(names.values()),
+        template="{text} This article is about {label}.", calibrate=True,
+    )  # fmt: skip
+    hits = sum(
+        max(p, key=p.get) == names[articles[i][0]] for p, i in zip(predictions, picked, strict=True)
+    )
+    print(f"zero-shot BBC topic (5 classes, 100 articles): accuracy {hits / 100:.2f} (chance 0.20)")
 
 
 _KERNEL_CHECK = """
@@ -127,22 +221,38 @@ def step_kernels() -> None:
     print(f"Triton fused FFN (gelu, 80 tokens, 64 -> 256 -> 64): max |diff| vs torch {ffn_diff}")
 
 
-STEPS: list[Callable[[], None]] = [
-    step_environment,
-    step_pre_tokenize,
-    step_count_words,
-    step_error_path,
-    step_kernels,
-]
+STEPS: dict[str, Callable[[], None]] = {
+    "environment": step_environment,
+    "tokenizers": step_tokenizers,
+    "bert": step_bert,
+    "gpt": step_gpt,
+    "kernels": step_kernels,
+    "rust-core": step_rust_core,
+}
+NEEDS_TORCH = {"bert", "gpt", "kernels"}
 
 
-def run() -> int:
-    """Run every step; return a process exit code."""
+def run(only: list[str] | None = None) -> int:
+    """Run the steps (all, or those named in ``only``); return a process exit code."""
+    names = only or list(STEPS)
+    unknown = [n for n in names if n not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown demo steps {unknown}; the steps are {list(STEPS)}")
+    try:
+        import torch  # noqa: F401
+
+        has_torch = True
+    except ImportError:
+        has_torch = False
     start = time.perf_counter()
-    for step in STEPS:
-        print(f"\n== {step.__doc__.strip().rstrip('.')}")
+    for name in names:
+        step = STEPS[name]
+        print(f"\n== {step.__doc__.strip().rstrip('.')}", flush=True)
+        if name in NEEDS_TORCH and not has_torch:
+            print("skipped: needs torch (pip install torch)")
+            continue
         step()
-    print(f"\nall {len(STEPS)} steps passed in {time.perf_counter() - start:.1f} s")
+    print(f"\n{len(names)} steps done in {time.perf_counter() - start:.0f} s")
     return 0
 
 
