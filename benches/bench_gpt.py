@@ -1,0 +1,178 @@
+"""GPT speed: ptm_fast's GPT against a plain PyTorch GPT with scaled_dot_product_attention.
+
+The reference is written here in the nanoGPT style with the same architecture
+and size (token + position embeddings, pre-LayerNorm blocks, tanh-GELU MLP,
+tied LM head); speed does not depend on the weights' values. Measured in worker processes, alternating sides:
+training tokens/s and peak memory (forward + backward + AdamW), and generation
+tokens/s of ptm_fast with and without the key/value cache.
+
+    python benches/bench_gpt.py [--layers 6] [--hidden 384] [--block 256] [--batch 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+
+from report import Report
+
+
+def reference_model(config):
+    """nanoGPT-style GPT on F.scaled_dot_product_attention, with ptm_fast's parameter names."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd)
+            self.c_proj = nn.Linear(config.n_embd, config.n_embd)
+
+        def forward(self, x):
+            b, t, c = x.shape
+            q, k, v = self.c_attn(x).split(c, dim=2)
+            q, k, v = (
+                z.view(b, t, config.n_head, c // config.n_head).transpose(1, 2) for z in (q, k, v)
+            )
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.c_proj(y.transpose(1, 2).reshape(b, t, c))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(config.n_embd), nn.LayerNorm(config.n_embd)
+            self.attn = Attention()
+            self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd)
+            self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd)
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.c_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+    class Reference(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+            self.wpe = nn.Embedding(config.n_positions, config.n_embd)
+            self.h = nn.ModuleList(Block() for _ in range(config.n_layer))
+            self.ln_f = nn.LayerNorm(config.n_embd)
+
+        def forward(self, idx, targets):
+            pos = torch.arange(idx.shape[1], device=idx.device)
+            x = self.wte(idx) + self.wpe(pos)
+            for block in self.h:
+                x = block(x)
+            logits = self.ln_f(x) @ self.wte.weight.t()
+            loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), targets.view(-1))
+            return logits, loss
+
+    return Reference()
+
+
+def worker(side: str, args) -> None:
+    import torch
+
+    from ptm_fast.gpt import GPT, GPTConfig
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    config = GPTConfig(vocab_size=50257, n_positions=args.block, n_embd=args.hidden,
+                       n_layer=args.layers, n_head=args.hidden // 64, resid_pdrop=0.0,
+                       embd_pdrop=0.0, attn_pdrop=0.0)  # fmt: skip
+    torch.manual_seed(0)
+    ours = GPT(config).to(device)
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, 50257, (args.batch, args.block), generator=g).to(device)
+    targets = torch.roll(idx, -1, dims=1)
+    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda")
+    result = {"device": device}
+    if side.startswith("generate"):
+        ours.eval()
+        prompt = idx[:1, :16]
+        new = min(64, args.block - 16)
+        start = time.perf_counter()
+        with autocast:
+            ours.generate(prompt, new, use_cache=side == "generate-cached")
+        result["tokens_per_s"] = new / (time.perf_counter() - start)
+        print(json.dumps(result))
+        return
+    model = ours if side == "ptm_fast" else reference_model(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        with autocast:
+            loss = model(idx, targets)[1]
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    step()
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    best = math.inf
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    result["tokens_per_s"] = idx.numel() / best
+    if device == "cuda":
+        result["peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        result["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def measure(side: str, args) -> dict:
+    command = [sys.executable, __file__, "--worker", side]
+    for name in ("layers", "hidden", "block", "batch", "steps"):
+        command += [f"--{name}", str(getattr(args, name))]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{side} worker failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--hidden", type=int, default=384)
+    parser.add_argument("--block", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per worker (best kept)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args)
+        return
+    runs: dict[str, list[dict]] = {}
+    sides = ["ptm_fast", "reference", "generate-cached", "generate-uncached"]
+    for round_index in range(args.rounds):
+        for side in sides if round_index % 2 == 0 else reversed(sides):
+            runs.setdefault(side, []).append(measure(side, args))
+    best = {side: max(r, key=lambda x: x["tokens_per_s"]) for side, r in runs.items()}
+    device = best["ptm_fast"]["device"]
+    case = f"{args.layers}x{args.hidden}, batch {args.batch} x {args.block}, {device}"
+    report = Report("gpt", reference_name="nanoGPT-style + SDPA")
+    ours, ref = best["ptm_fast"], best["reference"]
+    report.add(case, "training", "tokens/s", ours["tokens_per_s"], ref["tokens_per_s"])
+    report.add(case, "training peak memory", "MiB", ours["peak_mib"], ref["peak_mib"],
+               higher_is_better=False)  # fmt: skip
+    report.finish()
+    cached, uncached = best["generate-cached"], best["generate-uncached"]
+    generation = Report("gpt-generation", reference_name="ptm_fast without cache")
+    generation.add(f"{args.layers}x{args.hidden}, 16-token prompt, {device}", "generation",
+                   "tokens/s", cached["tokens_per_s"], uncached["tokens_per_s"])  # fmt: skip
+    generation.finish()
+
+
+if __name__ == "__main__":
+    main()
