@@ -9,6 +9,7 @@ pub mod bpe;
 pub mod error;
 pub mod parallel;
 pub mod pretokenize;
+pub mod word2vec;
 pub mod word_count;
 pub mod wordpiece;
 
