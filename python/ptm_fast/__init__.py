@@ -10,10 +10,14 @@ use them, when they are used.
 
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, __version__
+from ptm_fast.keyed_vectors import KeyedVectors
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
+from ptm_fast.word2vec import Word2Vec
 
 __all__ = [
     "InternalError",
+    "KeyedVectors",
+    "Word2Vec",
     "__version__",
     "count_words",
     "count_words_in_file",

@@ -6,6 +6,7 @@
 
 mod bpe;
 mod errors;
+mod word2vec;
 mod wordpiece;
 
 use std::path::PathBuf;
@@ -62,5 +63,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     wordpiece::register(m)?;
     bpe::register(m)?;
+    word2vec::register(m)?;
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! reusable buffer, the randomly shrunk window, noise draws) from a generator
 //! keyed by `(seed, epoch, job)`, so a seed gives the same batches every time.
 
+use std::sync::Arc;
+
 use super::corpus::{Job, JobSource};
 use super::rng::Rng;
 use super::sampling::{NoiseTable, Subsampler};
@@ -56,8 +58,8 @@ pub struct BatchParams {
 }
 
 /// Turns the jobs of a source into batches, one epoch at a time.
-pub struct Batcher<'a> {
-    source: &'a dyn JobSource,
+pub struct Batcher {
+    source: Arc<dyn JobSource + Send + Sync>,
     subsampler: Subsampler,
     noise: NoiseTable,
     params: BatchParams,
@@ -72,10 +74,10 @@ pub struct Batcher<'a> {
     position: u64,
 }
 
-impl<'a> Batcher<'a> {
+impl Batcher {
     /// `counts`: one per vocabulary word; `id_bound`: the source's bound on ids.
     pub fn new(
-        source: &'a dyn JobSource,
+        source: Arc<dyn JobSource + Send + Sync>,
         id_bound: usize,
         counts: &[u64],
         sample: f64,
@@ -287,6 +289,8 @@ mod tests {
 
     fn all(sg: bool, seed: u64) -> Vec<Batch> {
         let (counts, corpus) = corpus();
+        let bound = corpus.id_bound();
+        let corpus = Arc::new(corpus);
         let params = BatchParams {
             sg,
             window: 3,
@@ -294,7 +298,7 @@ mod tests {
             seed,
             epochs: 2,
         };
-        let mut b = Batcher::new(&corpus, corpus.id_bound(), &counts, 0.0, 0.75, params).unwrap();
+        let mut b = Batcher::new(corpus, bound, &counts, 0.0, 0.75, params).unwrap();
         let mut out = Vec::new();
         for epoch in 0..2 {
             b.start_epoch(epoch).unwrap();
