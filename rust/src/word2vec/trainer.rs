@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::corpus::{Job, JobSource};
-use super::kernels::{axpy, dot, neg_log_sigmoid, scale, SigmoidTable};
+use super::kernels::{neg_log_sigmoid, prefetch, scale, Portable, SigmoidTable, VectorOps};
 use super::rng::Rng;
 use super::sampling::{NoiseTable, Subsampler};
 use crate::error::{Error, Result};
@@ -358,21 +358,21 @@ fn pick_kernel(sg: bool) -> SentenceFn {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn sg_sentence_avx2(s: &Shared, sen: &[u32], alpha: f32, rng: &mut Rng, w: &mut Scratch) {
-    sg_sentence::<true>(s, sen, alpha, rng, w)
+    sg_sentence::<super::kernels::Avx2>(s, sen, alpha, rng, w)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn cbow_sentence_avx2(s: &Shared, sen: &[u32], alpha: f32, rng: &mut Rng, w: &mut Scratch) {
-    cbow_sentence::<true>(s, sen, alpha, rng, w)
+    cbow_sentence::<super::kernels::Avx2>(s, sen, alpha, rng, w)
 }
 
 unsafe fn sg_sentence_plain(s: &Shared, sen: &[u32], alpha: f32, rng: &mut Rng, w: &mut Scratch) {
-    sg_sentence::<false>(s, sen, alpha, rng, w)
+    sg_sentence::<Portable>(s, sen, alpha, rng, w)
 }
 
 unsafe fn cbow_sentence_plain(s: &Shared, sen: &[u32], alpha: f32, rng: &mut Rng, w: &mut Scratch) {
-    cbow_sentence::<false>(s, sen, alpha, rng, w)
+    cbow_sentence::<Portable>(s, sen, alpha, rng, w)
 }
 
 /// The window around position `i` of a sentence of `n` words, shrunk by a
@@ -383,42 +383,63 @@ fn reduced_window(i: usize, n: usize, window: usize, rng: &mut Rng) -> (usize, u
     (i.saturating_sub(reach), (i + reach + 1).min(n))
 }
 
-/// One gradient step of the negative-sampling objective for input vector
-/// `l1` predicting `word`; the input's error is added to `neu1e`.
+/// Most noise words per example the trainer supports.
+pub const MAX_NEGATIVE: usize = 64;
+
+/// Draws the noise words of one example into `out` (a draw equal to `word`
+/// is dropped, as the original tool does) and starts loading their rows.
 #[inline(always)]
-unsafe fn negative_step<const FMA: bool>(
+unsafe fn draw_negatives(
+    s: &Shared,
+    word: u32,
+    rng: &mut Rng,
+    out: &mut [u32; MAX_NEGATIVE],
+) -> usize {
+    let mut n = 0;
+    for _ in 0..s.params.negative {
+        let t = s.noise.draw(rng);
+        if t != word {
+            out[n] = t;
+            n += 1;
+            super::kernels::prefetch(s.syn1.row(t));
+        }
+    }
+    n
+}
+
+/// One gradient step of the negative-sampling objective for input vector
+/// `l1` predicting `word` against the noise words `negs`; the input's error
+/// is added to `neu1e`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn negative_step<K: VectorOps>(
     s: &Shared,
     l1: &[f32],
     word: u32,
+    negs: &[u32],
     alpha: f32,
-    rng: &mut Rng,
     neu1e: &mut [f32],
     loss: &mut f64,
 ) {
     let compute_loss = s.params.compute_loss;
-    for d in 0..=s.params.negative {
+    for d in 0..=negs.len() {
         let (target, label) = if d == 0 {
             (word, 1.0f32)
         } else {
-            let t = s.noise.draw(rng);
-            if t == word {
-                continue;
-            }
-            (t, 0.0f32)
+            (negs[d - 1], 0.0f32)
         };
         let l2 = s.syn1.row(target);
-        let f = dot::<FMA>(l1, l2);
+        let f = K::dot(l1, l2);
         let g = (label - s.sigmoid.sigmoid(f)) * alpha;
         if compute_loss {
             *loss += neg_log_sigmoid(if d == 0 { f } else { -f });
         }
-        axpy::<FMA>(g, l2, neu1e);
-        axpy::<FMA>(g, l1, l2);
+        K::axpy2(g, l1, l2, neu1e);
     }
 }
 
 #[inline(always)]
-unsafe fn sg_sentence<const FMA: bool>(
+unsafe fn sg_sentence<K: VectorOps>(
     s: &Shared,
     sen: &[u32],
     alpha: f32,
@@ -427,23 +448,26 @@ unsafe fn sg_sentence<const FMA: bool>(
 ) {
     let n = sen.len();
     let window = s.params.window;
+    let mut negs = [0u32; MAX_NEGATIVE];
     for (i, &word) in sen.iter().enumerate() {
         let (lo, hi) = reduced_window(i, n, window, rng);
+        prefetch(s.syn1.row(word));
         for (j, &context) in sen.iter().enumerate().take(hi).skip(lo) {
             if j == i {
                 continue;
             }
             let l1 = s.syn0.row(context);
+            let k = draw_negatives(s, word, rng, &mut negs);
             w.neu1e.fill(0.0);
-            negative_step::<FMA>(s, l1, word, alpha, rng, &mut w.neu1e, &mut w.loss);
-            axpy::<FMA>(1.0, &w.neu1e, l1);
+            negative_step::<K>(s, l1, word, &negs[..k], alpha, &mut w.neu1e, &mut w.loss);
+            K::axpy(1.0, &w.neu1e, l1);
             w.examples += 1;
         }
     }
 }
 
 #[inline(always)]
-unsafe fn cbow_sentence<const FMA: bool>(
+unsafe fn cbow_sentence<K: VectorOps>(
     s: &Shared,
     sen: &[u32],
     alpha: f32,
@@ -452,6 +476,7 @@ unsafe fn cbow_sentence<const FMA: bool>(
 ) {
     let n = sen.len();
     let window = s.params.window;
+    let mut negs = [0u32; MAX_NEGATIVE];
     for (i, &word) in sen.iter().enumerate() {
         let (lo, hi) = reduced_window(i, n, window, rng);
         let count = hi - lo - 1;
@@ -461,15 +486,24 @@ unsafe fn cbow_sentence<const FMA: bool>(
         w.neu1.fill(0.0);
         for (j, &context) in sen.iter().enumerate().take(hi).skip(lo) {
             if j != i {
-                axpy::<FMA>(1.0, s.syn0.row(context), &mut w.neu1);
+                K::axpy(1.0, s.syn0.row(context), &mut w.neu1);
             }
         }
         scale(1.0 / count as f32, &mut w.neu1);
         w.neu1e.fill(0.0);
-        negative_step::<FMA>(s, &w.neu1, word, alpha, rng, &mut w.neu1e, &mut w.loss);
+        let k = draw_negatives(s, word, rng, &mut negs);
+        negative_step::<K>(
+            s,
+            &w.neu1,
+            word,
+            &negs[..k],
+            alpha,
+            &mut w.neu1e,
+            &mut w.loss,
+        );
         for (j, &context) in sen.iter().enumerate().take(hi).skip(lo) {
             if j != i {
-                axpy::<FMA>(1.0, &w.neu1e, s.syn0.row(context));
+                K::axpy(1.0, &w.neu1e, s.syn0.row(context));
             }
         }
         w.examples += 1;
@@ -543,7 +577,7 @@ mod tests {
     fn cosine(v: &[f32], dim: usize, a: usize, b: usize) -> f32 {
         let (x, y) = (&v[a * dim..(a + 1) * dim], &v[b * dim..(b + 1) * dim]);
         let n = |z: &[f32]| z.iter().map(|t| t * t).sum::<f32>().sqrt();
-        dot::<false>(x, y) / (n(x) * n(y))
+        (unsafe { Portable::dot(x, y) }) / (n(x) * n(y))
     }
 
     #[test]
