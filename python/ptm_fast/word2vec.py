@@ -310,6 +310,10 @@ class Word2Vec:
                 )
             else:
                 report = self._train_rust(corpus, epochs, alpha, min_alpha, compute_loss, bar)
+            if bar is not None:
+                words, seconds = int(report["words"]), float(report["seconds"])
+                loss = float(report["loss"]) if compute_loss else None
+                bar.update(words, words, min_alpha, seconds, loss=loss)
         finally:
             if bar is not None:
                 bar.close()

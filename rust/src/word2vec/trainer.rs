@@ -45,10 +45,12 @@ impl TrainParams {
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
         }
-        if self.negative == 0 {
-            return bad(
-                "negative must be at least 1 (only negative sampling is implemented)".into(),
-            );
+        if self.negative == 0 || self.negative > MAX_NEGATIVE {
+            return bad(format!(
+                "negative must be 1 to {MAX_NEGATIVE} (only negative sampling is implemented), \
+                 got {}",
+                self.negative
+            ));
         }
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
             return bad(format!("alpha must be > 0, got {}", self.alpha));
@@ -218,7 +220,7 @@ pub fn train(
 
     for epoch in 0..params.epochs {
         source.rewind()?;
-        let (tx, rx) = mpsc::channel::<Result<(u64, u64, f64)>>();
+        let (tx, rx) = mpsc::channel::<std::thread::Result<Result<(u64, u64, f64)>>>();
         let outcome: Result<()> = std::thread::scope(|scope| {
             for _ in 0..threads {
                 let tx = tx.clone();
@@ -226,11 +228,8 @@ pub fn train(
                 scope.spawn(move || {
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         worker(shared, source, kernel, epoch as u64, done, stop)
-                    }))
-                    .unwrap_or_else(|_| {
-                        Err(Error::InvalidArgument("a training thread panicked".into()))
-                    });
-                    if result.is_err() {
+                    }));
+                    if !matches!(result, Ok(Ok(_))) {
                         stop.store(true, Ordering::Relaxed);
                     }
                     let _ = tx.send(result);
@@ -243,6 +242,9 @@ pub fn train(
                 match rx.recv_timeout(report_every) {
                     Ok(result) => {
                         finished += 1;
+                        // A worker's panic goes on from this thread, where the
+                        // binding layer turns it into an exception.
+                        let result = result.unwrap_or_else(|p| std::panic::resume_unwind(p));
                         match result {
                             Ok((effective, examples, loss)) => {
                                 report.effective_words += effective;
