@@ -25,9 +25,7 @@ from pathlib import Path
 from report import Report
 
 CORPUS_CACHE = Path(__file__).resolve().parents[1] / "target" / "bench" / "corpus_lines.json"
-GPT2_PATTERN = (
-    r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-)
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
 def corpus_lines() -> list[str]:

@@ -6,9 +6,8 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
-
 import ptm_fast
+import pytest
 from ptm_fast import KeyedVectors, Word2Vec, _core, assets
 
 TOPIC_A = ["cat", "dog", "pet", "fur", "paw", "tail", "kitten", "puppy"]
@@ -183,7 +182,10 @@ def test_build_vocab_then_train_and_loss_and_progress_bar(capsys):
 def test_real_corpus_related_words_are_closer():
     """Trained on the BBC news articles (about 0.9M words): a few seconds."""
     sentences = [
-        s for _, text in assets.bbc_news() for line in text.splitlines() if (s := assets.words_of(line))
+        s
+        for _, text in assets.bbc_news()
+        for line in text.splitlines()
+        if (s := assets.words_of(line))
     ]
     model = Word2Vec(sentences, vector_size=50, window=5, min_count=5, sg=1, epochs=3, sample=1e-3)
     wv = model.wv
@@ -245,7 +247,9 @@ def test_queries_and_evaluations_agree_with_gensim(tmp_path, trained):
     assert score == pytest.approx(g_score)
     assert [len(s["correct"]) for s in sections] == [len(s["correct"]) for s in g_sections]
     pairs = tmp_path / "pairs.tsv"
-    pairs.write_text("# comment\ncat\tdog\t9\ncat\tbank\t1\nmoney\tloan\t8\npet\tprice\t2\nx\ty\t3\n")
+    pairs.write_text(
+        "# comment\ncat\tdog\t9\ncat\tbank\t1\nmoney\tloan\t8\npet\tprice\t2\nx\ty\t3\n"
+    )
     (r, _), (rho, _), oov = ours.evaluate_word_pairs(pairs)
     g_r, g_rho, g_oov = g.evaluate_word_pairs(str(pairs))
     assert r == pytest.approx(g_r.statistic, abs=1e-5)
@@ -355,3 +359,44 @@ def test_public_names_have_docstrings():
             if callable(member) and not name.startswith("_"):
                 assert member.__doc__, f"{obj.__name__}.{name}"
     assert re.search("Word2Vec", ptm_fast.word2vec.__doc__)
+
+
+# -- the torch backend --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sg", [1, 0])
+def test_torch_backend_learns_the_topics(sg):
+    pytest.importorskip("torch")
+    # 16 words: a batch repeats each word many times, so keep batches small here.
+    model = Word2Vec(
+        topic_sentences(1000), vector_size=16, window=3, min_count=1, sg=sg, epochs=3, sample=0,
+        backend="torch", batch_size=512 if sg else 64, compute_loss=True, seed=3,
+    )  # fmt: skip
+    wv = model.wv
+    assert wv.similarity("cat", "dog") > wv.similarity("cat", "bank") + 0.3
+    assert model.get_latest_training_loss() > 0
+    assert model.train_report["backend"] == "torch"
+
+
+def test_torch_module_loss_matches_the_formula():
+    torch = pytest.importorskip("torch")
+    from ptm_fast.word2vec_torch import NegativeSamplingWord2Vec
+
+    rng = np.random.default_rng(0)
+    module = NegativeSamplingWord2Vec(10, 4)
+    inp, out = (
+        rng.normal(size=(10, 4)).astype(np.float32),
+        rng.normal(size=(10, 4)).astype(np.float32),
+    )
+    module.load_vectors(inp, out)
+    x, t, negs = torch.tensor([1, 2]), torch.tensor([3, 4]), torch.tensor([[5, 6], [7, 8]])
+    loss = module(x, t, negs).item()
+
+    def log_sigmoid(z):
+        return -np.log1p(np.exp(-z))
+
+    want = 0.0
+    for k in range(2):
+        h = inp[x[k]]
+        want -= log_sigmoid(h @ out[t[k]]) + sum(log_sigmoid(-(h @ out[n])) for n in negs[k])
+    assert loss == pytest.approx(want, rel=1e-5)

@@ -43,6 +43,7 @@ class Word2VecCounter:
 
 class Word2VecCorpus:
     """A training corpus: ids in memory, or a file streamed in jobs."""
+
     words: int | None
     raw_words: int | None
     @staticmethod
@@ -58,6 +59,7 @@ class Word2VecCorpusBuilder:
 
 class FloatMatrix:
     """A float32 matrix owned by Rust; numpy.asarray(m) views it."""
+
     rows: int
     cols: int
     __array_interface__: dict[str, object]
@@ -66,6 +68,7 @@ class FloatMatrix:
 
 class Int64Array:
     """An int64 array owned by Rust; numpy.asarray(a) views it."""
+
     __array_interface__: dict[str, object]
 
 class Word2VecBatcher:

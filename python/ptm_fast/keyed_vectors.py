@@ -124,13 +124,9 @@ class KeyedVectors:
         ``restrict_vocab`` limits candidates to the first rows (the most
         frequent words). An unknown word raises ``KeyError`` naming it.
         """
-        if isinstance(positive, str) or (
-            isinstance(positive, np.ndarray) and positive.ndim == 1
-        ):
+        if isinstance(positive, str) or (isinstance(positive, np.ndarray) and positive.ndim == 1):
             positive = [positive]
-        if isinstance(negative, str) or (
-            isinstance(negative, np.ndarray) and negative.ndim == 1
-        ):
+        if isinstance(negative, str) or (isinstance(negative, np.ndarray) and negative.ndim == 1):
             negative = [negative]
         terms = [(p, 1.0) for p in positive or ()] + [(n, -1.0) for n in negative or ()]
         if not terms:
@@ -189,15 +185,15 @@ class KeyedVectors:
         with open(analogies, encoding="utf-8") as f:
             for line_no, line in enumerate(f, 1):
                 if line.startswith(":"):
-                    sections.append(
-                        {"section": line[1:].strip(), "correct": [], "incorrect": []}
-                    )
+                    sections.append({"section": line[1:].strip(), "correct": [], "incorrect": []})
                     continue
                 words = line.split()
                 if not words:
                     continue
                 if len(words) != 4 or not sections:
-                    raise ValueError(f"{analogies}, line {line_no}: expected ': section' or 4 words")
+                    raise ValueError(
+                        f"{analogies}, line {line_no}: expected ': section' or 4 words"
+                    )
                 if case_insensitive:
                     words = [w.upper() for w in words]
                 if all(w in ok for w in words):
@@ -373,7 +369,9 @@ class _atomic_writer:
         self.path = Path(path)
 
     def __enter__(self):
-        fd, name = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent
+        )
         self.tmp = Path(name)
         self.file = os.fdopen(fd, "wb")
         return self.file

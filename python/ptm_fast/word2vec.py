@@ -158,7 +158,9 @@ class Word2Vec:
             raise ValueError(f"sample must be >= 0, got {sample}")
         self.sample = float(sample)
         if not (alpha > 0) or not (0 <= min_alpha <= alpha):
-            raise ValueError(f"need 0 <= min_alpha <= alpha and alpha > 0, got {alpha}, {min_alpha}")
+            raise ValueError(
+                f"need 0 <= min_alpha <= alpha and alpha > 0, got {alpha}, {min_alpha}"
+            )
         self.alpha, self.min_alpha = float(alpha), float(min_alpha)
         self.epochs = _positive_int("epochs", epochs)
         self.workers = _default_workers() if workers is None else _positive_int("workers", workers)
@@ -457,4 +459,3 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or int(value) != value or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-

@@ -5,6 +5,13 @@ exactly as for the native trainer and hands them over as numpy arrays without
 copies; this module moves them to the device and takes one SGD step per
 batch, the learning rate falling linearly from ``alpha`` to ``min_alpha``.
 Use it on a GPU with large batches; on a CPU the Rust backend is faster.
+
+A batch applies the updates of all its examples at once, from the same
+starting weights, where the Rust trainer applies them one by one: a word
+repeated many times in a batch (a small vocabulary, or a batch far larger
+than the vocabulary) takes one large step, which can diverge. Keep
+``batch_size`` well below the vocabulary size (the default 4096 suits
+vocabularies of 10k words and up).
 """
 
 from __future__ import annotations
@@ -54,11 +61,15 @@ class NegativeSamplingWord2Vec(nn.Module):
         negatives: torch.Tensor,
         lengths: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Summed loss of a batch; ``lengths`` given means CBOW (``inputs`` is ``[n, 2*window]``)."""
+        """Summed loss of a batch; ``lengths`` given means CBOW (``inputs``: ``[n, 2*window]``)."""
         if lengths is None:
             hidden = self.input(inputs)
         else:
-            hidden = self.input(inputs).sum(1) / lengths.unsqueeze(1).to(self.input.weight.dtype)
+            # The mean of the context vectors, with the gradient of their sum: each
+            # context word receives the whole error, as in the original CBOW update.
+            total = self.input(inputs).sum(1)
+            mean = total / lengths.unsqueeze(1).to(total.dtype)
+            hidden = mean.detach() + (total - total.detach())
         positive = (hidden * self.output(targets)).sum(-1)
         noise = torch.bmm(self.output(negatives), hidden.unsqueeze(2)).squeeze(2)
         return -(F.logsigmoid(positive).sum() + F.logsigmoid(-noise).sum())
@@ -107,7 +118,9 @@ def train_torch(model, corpus, *, epochs, alpha, min_alpha, compute_loss, bar=No
             if batch is None:
                 break
             *arrays, progress = batch
-            tensors = [torch.from_numpy(np.asarray(a)).to(device, non_blocking=True) for a in arrays]
+            tensors = [
+                torch.from_numpy(np.asarray(a)).to(device, non_blocking=True) for a in arrays
+            ]
             if model.sg:
                 inputs, targets, negatives = tensors
                 lengths = None
@@ -125,6 +138,11 @@ def train_torch(model, corpus, *, epochs, alpha, min_alpha, compute_loss, bar=No
             examples += len(targets)
             if compute_loss:
                 loss_sum += loss.detach().double()
+            if examples // len(targets) % 256 == 1 and not torch.isfinite(loss).item():
+                raise FloatingPointError(
+                    "the torch backend diverged (the loss is not finite): a batch repeats "
+                    "frequent words too often for this learning rate; lower batch_size or alpha"
+                )
             now = time.perf_counter()
             if bar is not None and now - last_draw > 0.5:
                 last_draw = now
