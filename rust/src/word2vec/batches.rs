@@ -30,10 +30,12 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Number of examples.
     pub fn len(&self) -> usize {
         self.targets.len()
     }
 
+    /// Whether the batch holds no example.
     pub fn is_empty(&self) -> bool {
         self.targets.is_empty()
     }

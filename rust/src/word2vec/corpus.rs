@@ -84,6 +84,7 @@ pub struct MemoryCorpus {
 }
 
 impl MemoryCorpus {
+    /// An empty corpus.
     pub fn new() -> Self {
         MemoryCorpus {
             starts: vec![0],
@@ -141,6 +142,7 @@ impl MemoryCorpus {
         self.ids.len() as u64
     }
 
+    /// Sentences held (long ones count once per piece).
     pub fn sentence_count(&self) -> usize {
         self.starts.len() - 1
     }

@@ -299,6 +299,7 @@ impl Default for SigmoidTable {
 }
 
 impl SigmoidTable {
+    /// The table, computed once (1024 cells).
     pub fn new() -> Self {
         let mut values = Box::new([0f32; TABLE_SIZE]);
         for (i, v) in values.iter_mut().enumerate() {

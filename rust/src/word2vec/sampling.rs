@@ -13,6 +13,7 @@ pub struct Subsampler {
 }
 
 impl Subsampler {
+    /// Keep probabilities for words with these counts; `sample < 0` is an error.
     pub fn new(counts: &[u64], sample: f64) -> Result<Self> {
         if !(sample >= 0.0 && sample.is_finite()) {
             return Err(Error::InvalidArgument(format!(
@@ -74,6 +75,7 @@ pub struct NoiseTable {
 }
 
 impl NoiseTable {
+    /// The alias table of `counts^exponent`; an empty or all-zero `counts` is an error.
     pub fn new(counts: &[u64], exponent: f64) -> Result<Self> {
         if !exponent.is_finite() {
             return Err(Error::InvalidArgument(format!(
@@ -135,10 +137,12 @@ impl NoiseTable {
         Ok(NoiseTable { threshold, alias })
     }
 
+    /// Number of words that can be drawn.
     pub fn len(&self) -> usize {
         self.alias.len()
     }
 
+    /// Whether the table has no word (never, once built).
     pub fn is_empty(&self) -> bool {
         self.alias.is_empty()
     }

@@ -37,6 +37,7 @@ pub struct TrainParams {
 }
 
 impl TrainParams {
+    /// Checks every setting, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: String| Err(Error::InvalidArgument(what));
         if self.window == 0 {

@@ -86,18 +86,22 @@ impl Vocab {
         self.index.get(word).copied()
     }
 
+    /// Number of words.
     pub fn len(&self) -> usize {
         self.words.len()
     }
 
+    /// Whether there is no word (never for a built vocabulary).
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()
     }
 
+    /// The words, by id.
     pub fn words(&self) -> &[String] {
         &self.words
     }
 
+    /// The counts, by id.
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }
