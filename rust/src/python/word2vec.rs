@@ -249,7 +249,7 @@ impl FloatMatrix {
         })
     }
 
-    /// Fills the matrix with small random values (uniform in [-0.5, 0.5) / cols), keyed by `seed`.
+    /// Fills the matrix with small random values (uniform in [-1, 1) / cols), keyed by `seed`.
     fn init_random(&self, seed: u64) {
         // SAFETY: a plain write pass over the owned buffer.
         let data = unsafe { std::slice::from_raw_parts_mut(self.ptr(), self.rows * self.cols) };

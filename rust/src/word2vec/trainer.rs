@@ -14,7 +14,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::corpus::{Job, JobSource};
-use super::kernels::{neg_log_sigmoid, prefetch, scale, Portable, SigmoidTable, VectorOps};
+use super::kernels::{
+    neg_log_sigmoid, prefetch, scale, Portable, SigmoidTable, VectorOps, MAX_EXP,
+};
 use super::rng::Rng;
 use super::sampling::{NoiseTable, Subsampler};
 use crate::error::{Error, Result};
@@ -132,8 +134,9 @@ impl Matrix {
     }
 }
 
-/// Fills `data` with the usual starting vectors: uniform in `[-0.5, 0.5) / dim`,
-/// row `i` from a generator keyed by `(seed, i)`.
+/// Fills `data` with starting vectors uniform in `[-1, 1) / dim` (the range
+/// gensim 4 uses; the original tool used half of it), row `i` from a
+/// generator keyed by `(seed, i)`.
 pub fn init_input_vectors(data: &mut [f32], dim: usize, seed: u64) {
     if dim == 0 {
         return;
@@ -141,7 +144,7 @@ pub fn init_input_vectors(data: &mut [f32], dim: usize, seed: u64) {
     for (i, row) in data.chunks_mut(dim).enumerate() {
         let mut rng = Rng::for_keys(seed, &[0xEC7, i as u64]);
         for v in row {
-            *v = (rng.next_f32() - 0.5) / dim as f32;
+            *v = (2.0 * rng.next_f32() - 1.0) / dim as f32;
         }
     }
 }
@@ -433,10 +436,14 @@ unsafe fn negative_step<K: VectorOps>(
         };
         let l2 = s.syn1.row(target);
         let f = K::dot(l1, l2);
-        let g = (label - s.sigmoid.sigmoid(f)) * alpha;
         if compute_loss {
             *loss += neg_log_sigmoid(if d == 0 { f } else { -f });
         }
+        // A saturated score (|f| >= MAX_EXP) gives no update, as in gensim.
+        if !(f > -MAX_EXP && f < MAX_EXP) {
+            continue;
+        }
+        let g = (label - s.sigmoid.sigmoid(f)) * alpha;
         K::axpy2(g, l1, l2, neu1e);
     }
 }
