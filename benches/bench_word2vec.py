@@ -186,7 +186,7 @@ def write_results(table, words, sentences, seeds, gensim_version) -> None:
         "(ours first, then gensim first, ...). Quality: mean (± std) over the seeds, both sides "
         "scored by the same evaluator (checked equal to gensim's): questions-words analogy "
         "accuracy with restrict_vocab=30000 (3CosAdd), WordSim-353 Spearman.",
-        "- Command: `python benches/bench_word2vec.py --write-results`.",
+        f"- Command: `python benches/bench_word2vec.py {' '.join(sys.argv[1:])}`.",
         "",
         "| mode | trainer | words/s | gensim words/s | ratio | analogy | gensim analogy "
         "| Spearman | gensim Spearman |",

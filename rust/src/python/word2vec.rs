@@ -238,11 +238,17 @@ impl FloatMatrix {
     /// A zero-filled matrix.
     #[new]
     fn new(rows: usize, cols: usize) -> PyResult<Self> {
-        let n = rows
-            .checked_mul(cols)
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("matrix too large"))?;
+        let too_large = || {
+            pyo3::exceptions::PyMemoryError::new_err(format!(
+                "cannot allocate a {rows} x {cols} float32 matrix"
+            ))
+        };
+        let n = rows.checked_mul(cols).ok_or_else(too_large)?;
+        let mut data: Vec<f32> = Vec::new();
+        data.try_reserve_exact(n).map_err(|_| too_large())?;
+        data.resize(n, 0.0);
         Ok(FloatMatrix {
-            data: UnsafeCell::new(vec![0.0f32; n].into_boxed_slice()),
+            data: UnsafeCell::new(data.into_boxed_slice()),
             rows,
             cols,
             training: AtomicBool::new(false),

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::corpus::{Job, JobSource};
+use super::corpus::{Job, JobSource, MAX_SENTENCE_WORDS};
 use super::rng::Rng;
 use super::sampling::{NoiseTable, Subsampler};
 use crate::error::{Error, Result};
@@ -90,6 +90,12 @@ impl Batcher {
             return Err(Error::InvalidArgument(
                 "window, negative and epochs must be at least 1".into(),
             ));
+        }
+        if params.window > MAX_SENTENCE_WORDS || params.negative > 1024 {
+            return Err(Error::InvalidArgument(format!(
+                "window must be at most {MAX_SENTENCE_WORDS} and negative at most 1024, got {} and {}",
+                params.window, params.negative
+            )));
         }
         if id_bound > counts.len() {
             return Err(Error::InvalidArgument(format!(

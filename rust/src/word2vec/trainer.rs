@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::corpus::{Job, JobSource};
+use super::corpus::{Job, JobSource, MAX_SENTENCE_WORDS};
 use super::kernels::{
     neg_log_sigmoid, prefetch, scale, Portable, SigmoidTable, VectorOps, MAX_EXP,
 };
@@ -42,8 +42,11 @@ impl TrainParams {
     /// Checks every setting, naming the first one out of range.
     pub fn validate(&self) -> Result<()> {
         let bad = |what: String| Err(Error::InvalidArgument(what));
-        if self.window == 0 {
-            return bad("window must be at least 1".into());
+        if self.window == 0 || self.window > MAX_SENTENCE_WORDS {
+            return bad(format!(
+                "window must be 1 to {MAX_SENTENCE_WORDS} (the longest sentence), got {}",
+                self.window
+            ));
         }
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
