@@ -85,6 +85,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--no-torch", action="store_true", help="skip the torch backend runs")
+    parser.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch's CPU threads (1: on a small shared machine more threads spin and wait)",
+    )
     parser.add_argument("--write-results", action="store_true", help="update benches/RESULTS.md")
     args = parser.parse_args()
 
@@ -131,6 +137,7 @@ def main() -> None:
         import torch
 
         torch.manual_seed(0)
+        torch.set_num_threads(args.torch_threads)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         for sg in (1, 0):
             mode = "skip-gram" if sg else "CBOW"
@@ -155,7 +162,7 @@ def main() -> None:
 
     report.finish()
     if args.write_results:
-        write_results(table, words, len(sentences), args.seeds, gensim.__version__)
+        write_results(table, words, len(sentences), args, gensim.__version__)
 
 
 def _cpu_name() -> str:
@@ -168,10 +175,11 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def write_results(table, words, sentences, seeds, gensim_version) -> None:
+def write_results(table, words, sentences, args, gensim_version) -> None:
     """Replace (or append) the Word2Vec section of benches/RESULTS.md."""
     import torch
 
+    seeds = args.seeds
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         SECTION,
@@ -186,6 +194,8 @@ def write_results(table, words, sentences, seeds, gensim_version) -> None:
         "(ours first, then gensim first, ...). Quality: mean (± std) over the seeds, both sides "
         "scored by the same evaluator (checked equal to gensim's): questions-words analogy "
         "accuracy with restrict_vocab=30000 (3CosAdd), WordSim-353 Spearman.",
+        f"- torch backend: seed {seeds[0]}, batch_size 4096, torch.set_num_threads"
+        f"({args.torch_threads}) on a CPU (it is meant for a GPU; the CPU rows show quality).",
         f"- Command: `python benches/bench_word2vec.py {' '.join(sys.argv[1:])}`.",
         "",
         "| mode | trainer | words/s | gensim words/s | ratio | analogy | gensim analogy "
