@@ -2,9 +2,10 @@
 
 The reference is written here in the nanoGPT style with the same architecture
 and size (token + position embeddings, pre-LayerNorm blocks, tanh-GELU MLP,
-tied LM head); speed does not depend on the weights' values. Measured in worker processes, alternating sides:
-training tokens/s and peak memory (forward + backward + AdamW), and generation
-tokens/s of ptm_fast with and without the key/value cache.
+tied LM head); speed does not depend on the weights' values. Measured in
+worker processes, alternating sides: training tokens/s and peak memory
+(forward + backward + AdamW), and generation tokens/s of ptm_fast with and
+without the key/value cache.
 
     python benches/bench_gpt.py [--layers 6] [--hidden 384] [--block 256] [--batch 8]
 """

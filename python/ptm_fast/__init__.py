@@ -11,13 +11,17 @@ use them, when they are used.
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, __version__
 from ptm_fast.bpe import ByteLevelBPETokenizer
+from ptm_fast.keyed_vectors import KeyedVectors
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
+from ptm_fast.word2vec import Word2Vec
 from ptm_fast.wordpiece import Encoding, WordPieceTokenizer
 
 __all__ = [
     "ByteLevelBPETokenizer",
     "Encoding",
     "InternalError",
+    "KeyedVectors",
+    "Word2Vec",
     "WordPieceTokenizer",
     "__version__",
     "count_words",

@@ -282,3 +282,17 @@ def real_corpus_lines() -> list[str]:
         for line in document.splitlines()
         if line.strip()
     ]
+
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def words_of(text: str) -> list[str]:
+    """``text`` lowercased and cut into words (letters and digits, inner apostrophes kept)."""
+    return _WORD.findall(text.lower())
+
+
+def real_corpus_sentences() -> list[list[str]]:
+    """The real corpus (:func:`real_corpus_lines`) as lowercased word lists, one per line."""
+    sentences = (words_of(line) for line in real_corpus_lines())
+    return [sentence for sentence in sentences if sentence]

@@ -7,6 +7,7 @@
 mod bert_pretraining;
 mod bpe;
 mod errors;
+mod word2vec;
 mod wordpiece;
 
 use std::path::PathBuf;
@@ -64,5 +65,6 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     wordpiece::register(m)?;
     bert_pretraining::register(m)?;
     bpe::register(m)?;
+    word2vec::register(m)?;
     Ok(())
 }
