@@ -96,6 +96,37 @@ def step_tokenizers() -> None:
         raise AssertionError("BPE did not decode back to the text")
 
 
+def step_word2vec() -> None:
+    """Train skip-gram Word2Vec on the real corpus; show neighbours and analogies."""
+    from ptm_fast import Word2Vec, assets
+
+    sentences = assets.real_corpus_sentences()
+    start = time.perf_counter()
+    model = Word2Vec(sentences, vector_size=100, window=5, min_count=5, sg=1, sample=1e-4,
+                     epochs=5, seed=1, progress=False)  # fmt: skip
+    seconds = time.perf_counter() - start
+    words = model.corpus_total_words
+    print(
+        f"skip-gram on {words:,} words x 5 epochs in {seconds:.1f} s "
+        f"({5 * words / seconds / 1e3:,.0f}k words/s with the vocabulary), "
+        f"{len(model.wv):,} words kept"
+    )
+    for word in ("chelsea", "economy", "film"):
+        near = ", ".join(w for w, _ in model.wv.most_similar(word, topn=5))
+        print(f"  closest to {word!r}: {near}")
+    for a, b, c in (("blair", "labour", "howard"), ("his", "he", "her")):
+        guess = model.wv.most_similar(positive=[b, c], negative=[a], topn=3)
+        print(f"  {a} : {b} :: {c} : ? -> {', '.join(w for w, _ in guess)}")
+    score, _ = model.wv.evaluate_word_analogies(assets.fetch("questions-words.txt"))
+    pairs = model.wv.evaluate_word_pairs(assets.fetch("wordsim353.tsv"))
+    print(
+        f"analogy accuracy {score:.3f} (questions-words), WordSim-353 Spearman "
+        f"{pairs[1][0]:.3f} (a 1.7M-word corpus is small for these tests)"
+    )
+    if model.wv.similarity("chelsea", "arsenal") <= model.wv.similarity("chelsea", "shares"):
+        raise AssertionError("related words are not closer than unrelated ones")
+
+
 def step_bert() -> None:
     """Fine-tune the pretrained BERT (all-MiniLM-L6-v2) on movie reviews; report F1."""
     import torch
@@ -224,6 +255,7 @@ def step_kernels() -> None:
 STEPS: dict[str, Callable[[], None]] = {
     "environment": step_environment,
     "tokenizers": step_tokenizers,
+    "word2vec": step_word2vec,
     "bert": step_bert,
     "gpt": step_gpt,
     "kernels": step_kernels,
