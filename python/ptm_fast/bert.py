@@ -485,6 +485,12 @@ class ClassifierOutput(NamedTuple):
     logits: torch.Tensor
 
 
+def _classifier_head(config: BertConfig) -> tuple[nn.Dropout, nn.Linear]:
+    p = config.classifier_dropout
+    dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
+    return dropout, nn.Linear(config.hidden_size, config.num_labels)
+
+
 def _check_labels(labels: torch.Tensor, num_labels: int) -> None:
     real = labels[labels != -100]
     if real.numel() and (real.min() < 0 or real.max() >= num_labels):
@@ -499,9 +505,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         super().__init__()
         self.config = config
         self.bert = BertModel(config)
-        p = config.classifier_dropout
-        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.dropout, self.classifier = _classifier_head(config)
         self._init_weights()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
@@ -521,9 +525,7 @@ class BertForTokenClassification(BertPreTrainedModel):
         super().__init__()
         self.config = config
         self.bert = BertModel(config, add_pooling_layer=False)
-        p = config.classifier_dropout
-        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.dropout, self.classifier = _classifier_head(config)
         self._init_weights()
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):

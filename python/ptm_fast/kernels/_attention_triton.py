@@ -118,6 +118,19 @@ def _attention_forward(
 
 
 @triton.jit
+def _backward_scores(
+    q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, PRECISION: tl.constexpr,
+):  # fmt: skip
+    """The probabilities P (recomputed from the saved log-sum-exp) and dS = P * (dP - delta)."""
+    qk = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
+    keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
+    p = tl.where(keep, tl.exp2(qk - lse[:, None]), 0.0)
+    dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
+    return p, p * (dp - delta[:, None])
+
+
+@triton.jit
 def _attention_backward_dkdv(
     Q, K, V, MASK, DO, LSE, DELTA, DK, DV,
     stride_qb, stride_qh, stride_qm, stride_qd,
@@ -168,12 +181,11 @@ def _attention_backward_dkdv(
             do = do.to(tl.float32)
         lse = tl.load(LSE + pid_bh * n_q + offs_m, mask=offs_m < n_q, other=0.0)
         delta = tl.load(DELTA + pid_bh * n_q + offs_m, mask=offs_m < n_q, other=0.0)
-        qk = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
-        keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
-        p = tl.where(keep, tl.exp2(qk - lse[:, None]), 0.0)
+        p, ds = _backward_scores(
+            q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
+            CAUSAL, HAS_MASK, PRECISION,
+        )  # fmt: skip
         dv += tl.dot(tl.trans(p.to(do.dtype)), do, input_precision=PRECISION)
-        dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
-        ds = p * (dp - delta[:, None])
         dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION)
 
     dk_ptrs = _tile(DK + b * stride_gkb + h * stride_gkh, offs_n, offs_d, stride_gkn, stride_gkd)
@@ -229,11 +241,10 @@ def _attention_backward_dq(
         if UPCAST:
             k = k.to(tl.float32)
             v = v.to(tl.float32)
-        qk = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
-        keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
-        p = tl.where(keep, tl.exp2(qk - lse[:, None]), 0.0)
-        dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
-        ds = p * (dp - delta[:, None])
+        _, ds = _backward_scores(
+            q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
+            CAUSAL, HAS_MASK, PRECISION,
+        )  # fmt: skip
         dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION)
 
     dq_ptrs = _tile(DQ + b * stride_gqb + h * stride_gqh, offs_m, offs_d, stride_gqm, stride_gqd)
