@@ -65,7 +65,13 @@ def pretraining_rows(args) -> list[str]:
         sentences = [s for s in sentences if len(s) > 1]
         if len(sentences) >= 2:
             documents.append(sentences)
-    tokenizer = WordPieceTokenizer.from_pretrained(assets.minilm_dir())
+    if args.train_vocab:
+        texts = [" ".join(sentences) for sentences in documents]
+        tokenizer = WordPieceTokenizer.train(iter(texts), vocab_size=args.train_vocab)
+        vocab_name = f"a {tokenizer.vocab_size}-token WordPiece vocab trained on the corpus"
+    else:
+        tokenizer = WordPieceTokenizer.from_pretrained(assets.minilm_dir())
+        vocab_name = "the bert-base-uncased vocab"
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=256, num_hidden_layers=4,
                         num_attention_heads=4, intermediate_size=1024,
                         max_position_embeddings=128)  # fmt: skip
@@ -76,7 +82,7 @@ def pretraining_rows(args) -> list[str]:
     first, last = result.history[0], result.history[-1]
     line = (
         f"| 4 layers x 256, {args.pretrain_steps} steps of 32 pairs x 128 tokens "
-        f"({len(documents)} documents, {result.examples} training pairs) "
+        f"({len(documents)} documents, {result.examples} training pairs, {vocab_name}) "
         f"| {first['loss']:.2f} -> {last['loss']:.2f} "
         f"| {result.before['mlm_accuracy']:.4f} -> {result.after['mlm_accuracy']:.4f} "
         f"| {result.after['unigram_accuracy']:.4f} | {result.after['nsp_accuracy']:.4f} "
@@ -93,6 +99,9 @@ def main() -> None:
     parser.add_argument("--rt-epochs", type=int, default=2)
     parser.add_argument("--bbc-epochs", type=int, default=2)
     parser.add_argument("--pretrain-steps", type=int, default=300)
+    parser.add_argument(
+        "--train-vocab", type=int, help="pretrain with a WordPiece vocab of this size"
+    )
     parser.add_argument("--skip-finetune", action="store_true")
     parser.add_argument("--skip-pretrain", action="store_true")
     args = parser.parse_args()
