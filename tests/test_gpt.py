@@ -197,6 +197,20 @@ def test_zero_shot_template_must_hold_both_fields():
         zero_shot_classify(GPT(small_config()), CharTokenizer(), ["a"], ["b", "c"], "{label}")
 
 
+def test_channel_form_scores_the_text_given_the_label():
+    from ptm_fast.zero_shot import label_scores
+
+    torch.manual_seed(0)
+    model = GPT(small_config()).eval()
+    tok = CharTokenizer()
+    scores = label_scores(model, tok, "abc", ["xy", "z"], "{label}: {text}")
+    context, text = tok.encode("z: "), tok.encode("abc")
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([context + text])).logits[0], -1)
+    expected = sum(logp[len(context) - 1 + i, t] for i, t in enumerate(text))
+    assert float(scores[1]) == pytest.approx(float(expected), abs=1e-4)
+
+
 def test_calibration_subtracts_the_content_free_scores():
     from ptm_fast.zero_shot import label_scores, zero_shot_classify
 

@@ -16,13 +16,15 @@ from collections.abc import Sequence
 import torch
 
 
-def _split_template(template: str) -> tuple[str, str]:
+def _context_and_scored(template: str, text: str, label: str) -> tuple[str, str, bool]:
+    """Split the filled template where the scored part starts: at the label when it
+    follows the text (direct), at the text when it follows the label (channel)."""
     if template.count("{label}") != 1 or template.count("{text}") != 1:
         raise ValueError("the template must contain {text} and {label} once each")
-    head, tail = template.split("{label}")
-    if "{text}" not in head:
-        raise ValueError("the template must put {text} before {label}")
-    return head, tail
+    direct = template.index("{label}") > template.index("{text}")
+    cut = template.index("{label}" if direct else "{text}")
+    fill = {"text": text, "label": label}
+    return template[:cut].format(**fill), template[cut:].format(**fill), direct
 
 
 def label_scores(
@@ -33,34 +35,48 @@ def label_scores(
     template: str,
     length_normalize: bool = False,
 ) -> torch.Tensor:
-    """Log-likelihood of each label's continuation after the text (one value per label)."""
-    head, tail = _split_template(template)
-    context_ids = tokenizer.encode(head.format(text=text))
-    continuations = [tokenizer.encode(label + tail) for label in labels]
-    if not context_ids:
-        raise ValueError("the text and template give an empty context")
-    room = model.config.n_positions - max(len(c) for c in continuations)
-    if room < 1:
-        raise ValueError("a label is longer than the model's context")
-    context_ids = context_ids[-room:]  # keep the end of a long text: it sits next to the label
-    width = len(context_ids) + max(len(c) for c in continuations)
+    """The log-likelihood each label's filled template gets, from the later field on.
+
+    With the label after the text (``"{text} This is about {label}."``) the label's
+    tokens are scored given the text; with the label first (``"{label} news: {text}"``,
+    the "channel" form) the text's tokens are scored given the label, which uses
+    every word of the text and suits small models. A long text is cut to fit the
+    context: its end is kept in the direct form (it sits next to the label), its
+    beginning in the channel form.
+    """
+    contexts, scored = [], []
+    for label in labels:
+        context, part, direct = _context_and_scored(template, text, label)
+        context_ids, part_ids = tokenizer.encode(context), tokenizer.encode(part)
+        if not context_ids:
+            raise ValueError("the template must put some text before the scored part")
+        room = model.config.n_positions
+        if direct:
+            context_ids = context_ids[-max(1, room - len(part_ids)) :]
+            part_ids = part_ids[: room - len(context_ids)]
+        else:
+            part_ids = part_ids[: room - len(context_ids)]
+        if not part_ids:
+            raise ValueError("the label and template leave no room in the model's context")
+        contexts.append(context_ids)
+        scored.append(part_ids)
+    width = max(len(c) + len(p) for c, p in zip(contexts, scored, strict=True))
     device = next(model.parameters()).device
     ids = torch.zeros(len(labels), width, dtype=torch.long)
     mask = torch.zeros_like(ids)
-    for row, continuation in enumerate(continuations):
-        sequence = context_ids + continuation
+    for row, (context_ids, part_ids) in enumerate(zip(contexts, scored, strict=True)):
+        sequence = context_ids + part_ids
         ids[row, : len(sequence)] = torch.tensor(sequence)
         mask[row, : len(sequence)] = 1
     with torch.no_grad():
         logits = model(ids.to(device), attention_mask=mask.to(device)).logits.float()
     log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
     scores = []
-    for row, continuation in enumerate(continuations):
-        start = len(context_ids) - 1  # the position that predicts the first label token
-        targets = torch.tensor(continuation, device=log_probs.device)
-        picked = log_probs[row, start : start + len(continuation)].gather(-1, targets[:, None])
-        total = picked.sum()
-        scores.append(total / len(continuation) if length_normalize else total)
+    for row, (context_ids, part_ids) in enumerate(zip(contexts, scored, strict=True)):
+        start = len(context_ids) - 1  # the position that predicts the first scored token
+        targets = torch.tensor(part_ids, device=log_probs.device)
+        total = log_probs[row, start : start + len(part_ids)].gather(-1, targets[:, None]).sum()
+        scores.append(total / len(part_ids) if length_normalize else total)
     return torch.stack(scores).cpu()
 
 
@@ -79,7 +95,8 @@ def zero_shot_classify(
         model: a ``ptm_fast.GPT`` (or anything with the same forward).
         tokenizer: a ``ByteLevelBPETokenizer`` (anything with ``encode(str)``).
         labels: the candidate label words, e.g. ``["business", "sport"]``.
-        template: where the text and the label go; the label must come after the text.
+        template: where the text and the label go. With the label last the label is
+            scored given the text; with it first the text is scored given the label.
         length_normalize: score by mean instead of total log-probability per token,
             for labels of very different lengths.
         calibrate: subtract each label's score after a content-free text ("N/A"),
