@@ -75,13 +75,14 @@ def pretraining_rows(args) -> list[str]:
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=256, num_hidden_layers=4,
                         num_attention_heads=4, intermediate_size=1024,
                         max_position_embeddings=128)  # fmt: skip
-    training = TrainingConfig(epochs=1, lr=5e-4, warmup_ratio=0.05, max_steps=args.pretrain_steps,
-                              seed=0)  # fmt: skip
+    training = TrainingConfig(epochs=1, lr=args.pretrain_lr, warmup_ratio=0.05,
+                              max_steps=args.pretrain_steps, seed=0)  # fmt: skip
     torch.manual_seed(0)
     result = pretrain_bert(documents, tokenizer, config, training, batch_size=32, max_length=128)
     first, last = result.history[0], result.history[-1]
     line = (
-        f"| 4 layers x 256, {args.pretrain_steps} steps of 32 pairs x 128 tokens "
+        f"| 4 layers x 256, {args.pretrain_steps} steps of 32 pairs x 128 tokens, "
+        f"peak lr {args.pretrain_lr:g} "
         f"({len(documents)} documents, {result.examples} training pairs, {vocab_name}) "
         f"| {first['loss']:.2f} -> {last['loss']:.2f} "
         f"| {result.before['mlm_accuracy']:.4f} -> {result.after['mlm_accuracy']:.4f} "
