@@ -99,7 +99,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--rt-epochs", type=int, default=2)
     parser.add_argument("--bbc-epochs", type=int, default=2)
-    parser.add_argument("--pretrain-steps", type=int, default=300)
+    parser.add_argument("--pretrain-steps", type=int, default=500)
+    parser.add_argument("--pretrain-lr", type=float, default=5e-4)
     parser.add_argument(
         "--train-vocab", type=int, help="pretrain with a WordPiece vocab of this size"
     )
