@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=128)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--zero-shot-articles", type=int, default=300)
+    parser.add_argument("--output", help="save the trained model and tokenizer here")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -59,6 +60,9 @@ def main() -> None:
         blocks, config, training, batch_size=args.batch, steps_per_epoch=args.steps
     )
     model = result.model
+    if args.output:
+        model.save_pretrained(args.output)
+        bpe.save(args.output)
     sample = model.generate(
         torch.tensor([bpe.encode("The government said")]), max_new_tokens=40,
         no_repeat_ngram_size=2,
@@ -67,15 +71,22 @@ def main() -> None:
     articles = assets.bbc_news()
     picked = np.random.default_rng(1).choice(len(articles), args.zero_shot_articles, replace=False)
     start = time.perf_counter()
-    predictions = zero_shot_classify(
-        model, bpe, [articles[i][1] for i in picked], list(TOPICS.values()),
-        template="{text} This article is about {label}.", calibrate=True,
-    )  # fmt: skip
-    hits = sum(
-        max(p, key=p.get) == TOPICS[articles[i][0]]
-        for p, i in zip(predictions, picked, strict=True)
-    )
-    accuracy = hits / len(picked)
+    forms = {
+        "direct, calibrated": ("{text} This article is about {label}.", True),
+        "channel": ("{label} news: {text}", False),
+    }
+    accuracies = {}
+    for name, (template, calibrate) in forms.items():
+        predictions = zero_shot_classify(
+            model, bpe, [articles[i][1] for i in picked], list(TOPICS.values()),
+            template=template, calibrate=calibrate,
+        )  # fmt: skip
+        hits = sum(
+            max(p, key=p.get) == TOPICS[articles[i][0]]
+            for p, i in zip(predictions, picked, strict=True)
+        )
+        accuracies[name] = hits / len(picked)
+    accuracy = ", ".join(f"{name} {value:.3f}" for name, value in accuracies.items())
     params = sum(p.numel() for p in model.parameters()) / 1e6
     header = (
         f"{platform.machine()}, {torch.get_num_threads()} torch threads, "
@@ -92,8 +103,8 @@ def main() -> None:
         f"| {args.steps} steps x {args.batch} x {args.block} | {result.tokens_seen:,} "
         f"| {result.seconds / 60:.1f} min | {result.before['val_loss']:.3f} -> "
         f"{result.after['val_loss']:.3f} | {result.after['val_perplexity']:.0f} "
-        f"| {np.exp(result.unigram_loss):.0f} | {accuracy:.3f} ({len(picked)} articles, "
-        f"calibrated, {time.perf_counter() - start:.0f} s) |\n\n"
+        f"| {np.exp(result.unigram_loss):.0f} | {accuracy} ({len(picked)} articles, "
+        f"{time.perf_counter() - start:.0f} s) |\n\n"
         f"Greedy sample (no_repeat_ngram_size=2): `{text!r}`\n"
     )
     print(report)
