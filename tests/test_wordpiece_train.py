@@ -80,7 +80,7 @@ def test_training_options(lines):
         WordPieceTokenizer.train([b"bytes"], vocab_size=100)
 
 
-def test_save_replaces_files_atomically(trained, tmp_path):
+def test_save_replaces_its_outputs_atomically(trained, tmp_path):
     (tmp_path / "vocab.txt").write_text("old\n")
     trained.save(tmp_path)
     assert (tmp_path / "vocab.txt").read_text().splitlines()[:2] == ["[PAD]", "[UNK]"]
