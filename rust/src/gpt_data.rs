@@ -7,12 +7,13 @@
 //! memory-mapped from Python (`numpy.memmap`) for block sampling.
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::bpe::batch::map_balanced;
 use crate::bpe::ByteLevelBpe;
 use crate::error::{Error, Result};
+use crate::text_lines::TextLines;
 
 /// Documents encoded per round when streaming a file: bounds memory, keeps threads busy.
 const DOCUMENTS_PER_ROUND: usize = 4096;
@@ -123,41 +124,26 @@ pub fn pack_file(
     threads: usize,
 ) -> Result<u64> {
     check_eot(bpe, eot)?;
-    let file = File::open(input).map_err(|e| Error::io(input, e))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut lines = TextLines::open(input)?;
     let mut writer = TokenWriter::create(path, bpe.vocab_size())?;
     let mut round: Vec<String> = Vec::with_capacity(DOCUMENTS_PER_ROUND);
     let mut current = String::new();
-    let mut buffer = Vec::new();
-    let mut line_number = 0u64;
     loop {
-        buffer.clear();
-        let n = reader
-            .read_until(b'\n', &mut buffer)
-            .map_err(|e| Error::io(input, e))?;
-        if n > 0 {
-            line_number += 1;
+        let line = lines.next_line()?;
+        let end_of_document = line.is_none_or(|l| l.trim().is_empty());
+        if let Some(text) = line.filter(|l| !l.trim().is_empty()) {
+            current.push_str(text);
         }
-        let line = std::str::from_utf8(&buffer).map_err(|e| Error::InvalidUtf8 {
-            path: input.to_path_buf(),
-            line: line_number,
-            column: e.valid_up_to(),
-        })?;
-        let blank = line.trim().is_empty();
-        if !blank {
-            current.push_str(line);
-        }
-        if (blank || n == 0) && !current.is_empty() {
+        if end_of_document && !current.is_empty() {
             // A document's text keeps its own line breaks, minus the last one.
-            let text = current.strip_suffix('\n').unwrap_or(&current).to_owned();
-            round.push(text);
+            round.push(current.strip_suffix('\n').unwrap_or(&current).to_owned());
             current.clear();
             if round.len() == DOCUMENTS_PER_ROUND {
                 encode_round(bpe, &round, eot, threads, &mut writer)?;
                 round.clear();
             }
         }
-        if n == 0 {
+        if line.is_none() {
             break;
         }
     }

@@ -12,6 +12,7 @@ pub mod gpt_data;
 pub mod parallel;
 pub mod pretokenize;
 pub mod rng;
+pub mod text_lines;
 pub mod word2vec;
 pub mod word_count;
 pub mod wordpiece;

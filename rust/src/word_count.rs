@@ -6,11 +6,10 @@
 //! same corpus always gives the same vocabulary.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::text_lines::TextLines;
 
 /// Accumulates word counts; words are looked up by `&str` so a word already
 /// seen costs no allocation.
@@ -63,32 +62,19 @@ impl WordCounter {
 /// A missing file is an [`Error::Io`] naming the path; bytes that are not
 /// UTF-8 are an [`Error::InvalidUtf8`] naming the path, line and column.
 pub fn count_words_in_file(path: &Path) -> Result<WordCounter> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut lines = TextLines::open(path)?;
     let mut counter = WordCounter::new();
-    let mut buffer = Vec::new();
-    let mut line_number = 0u64;
-    loop {
-        buffer.clear();
-        let n = reader
-            .read_until(b'\n', &mut buffer)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            return Ok(counter);
-        }
-        line_number += 1;
-        let line = std::str::from_utf8(&buffer).map_err(|e| Error::InvalidUtf8 {
-            path: path.to_path_buf(),
-            line: line_number,
-            column: e.valid_up_to(),
-        })?;
+    while let Some(line) = lines.next_line()? {
         counter.add_line(line);
     }
+    Ok(counter)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
+    use std::fs::File;
     use std::io::Write;
 
     fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
