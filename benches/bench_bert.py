@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 
-from report import Report
+from report import Report, run_worker
 
 
 def build(side: str, seq: int):
@@ -87,12 +85,8 @@ def worker(side: str, batch: int, seq: int, steps: int) -> None:
 
 
 def measure(side: str, args) -> dict:
-    command = [sys.executable, __file__, "--worker", side, "--batch", str(args.batch)]
-    command += ["--seq", str(args.seq), "--steps", str(args.steps)]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{side} worker failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    sizes = ["--batch", str(args.batch), "--seq", str(args.seq), "--steps", str(args.steps)]
+    return run_worker(__file__, [side, *sizes])
 
 
 def main() -> None:

@@ -16,11 +16,9 @@ import argparse
 import json
 import math
 import resource
-import subprocess
-import sys
 import time
 
-from report import Report
+from report import Report, run_worker
 
 
 def reference_model(config):
@@ -132,13 +130,10 @@ def worker(side: str, args) -> None:
 
 
 def measure(side: str, args) -> dict:
-    command = [sys.executable, __file__, "--worker", side]
+    sizes = []
     for name in ("layers", "hidden", "block", "batch", "steps"):
-        command += [f"--{name}", str(getattr(args, name))]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"{side} worker failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        sizes += [f"--{name}", str(getattr(args, name))]
+    return run_worker(__file__, [side, *sizes])
 
 
 def main() -> None:

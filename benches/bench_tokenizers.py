@@ -16,13 +16,11 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
 from array import array
 from pathlib import Path
 
-from report import Report
+from report import Report, run_worker
 
 CORPUS_CACHE = Path(__file__).resolve().parents[1] / "target" / "bench" / "corpus_lines.json"
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -105,13 +103,7 @@ def measure(tool: str, threads: int, repeats: int) -> dict:
     # HF tokenizers sizes its pool from this variable; 1 thread means no pool.
     env["RAYON_NUM_THREADS"] = env["RAYON_RS_NUM_CPUS"] = str(threads)
     env["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
-    command = [sys.executable, __file__, "--worker", tool, "--threads", str(threads)]
-    done = subprocess.run(
-        [*command, "--repeats", str(repeats)], env=env, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{tool} worker failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, [tool, "--threads", str(threads), "--repeats", str(repeats)], env)
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ import csv
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,6 +38,20 @@ def best_of_alternating(
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
     return best["ours"], best["reference"]
+
+
+def run_worker(script: str, arguments: list[str], env: dict | None = None) -> dict:
+    """Run ``script --worker ...`` in a fresh process; return the JSON of its last line.
+
+    A fresh process per measurement keeps one side's thread pools, caches and
+    peak memory out of the other side's figures.
+    """
+    done = subprocess.run(
+        [sys.executable, script, "--worker", *arguments], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} {arguments[0]} worker failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @dataclass
