@@ -110,7 +110,7 @@ def test_two_process_ddp_equals_one_process(tmp_path):
     env_python = [sys.executable]
     subprocess.run([*env_python, worker, str(single)], check=True, cwd=HERE)
     launched = subprocess.run(
-        [*env_python, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+        [*env_python, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
          worker, str(double)],
         cwd=HERE, capture_output=True, text=True, timeout=300,
     )  # fmt: skip

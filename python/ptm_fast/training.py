@@ -17,7 +17,9 @@ is a *global* batch; under DDP every process takes its own contiguous slice.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import io
 import math
 import os
@@ -111,6 +113,10 @@ class Distributed:
 
         if not dist.is_initialized():
             dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            # We opened the group, so we close it: a group left open at exit
+            # races its communication threads against interpreter teardown and
+            # can abort the process after training finished.
+            atexit.register(_close_process_group)
         return cls(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
     def shard(self, batch: Batch) -> Batch:
@@ -122,6 +128,13 @@ class Distributed:
             raise ValueError(f"a global batch of {size} does not split over {self.world} processes")
         part = size // self.world
         return {k: v[self.rank * part : (self.rank + 1) * part] for k, v in batch.items()}
+
+
+def _close_process_group() -> None:
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 class Trainer:
@@ -156,10 +169,7 @@ class Trainer:
         self.device = torch.device(device)
         torch.manual_seed(config.seed)
         self.model = model.to(self.device)
-        self.wrapped: nn.Module = self.model
-        if self.dist.world > 1:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.wrapped = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.wrapped: nn.Module = self.model  # the DDP wrapper while train() runs
         self.batches, self.steps_per_epoch, self.evaluate = batches, steps_per_epoch, evaluate
         self.tokens_in = tokens_in or _count_tokens
         self.total_steps = config.epochs * steps_per_epoch // config.grad_accum_steps
@@ -243,13 +253,23 @@ class Trainer:
     def train(self) -> list[dict[str, float]]:
         """Run the remaining epochs; returns the loss history."""
         self.model.train()
-        while self.epoch < self.config.epochs:
-            if not self._train_epoch():
-                self.save_checkpoint()  # stopped by max_steps inside the epoch
-                break
-            self.epoch += 1
-            self.batch_in_epoch = 0
-            self.save_checkpoint()
+        if self.dist.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.wrapped = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        try:
+            while self.epoch < self.config.epochs:
+                if not self._train_epoch():
+                    self.save_checkpoint()  # stopped by max_steps inside the epoch
+                    break
+                self.epoch += 1
+                self.batch_in_epoch = 0
+                self.save_checkpoint()
+        finally:
+            if self.wrapped is not self.model:
+                # A DDP reducer that outlives its process group (freed only at
+                # interpreter exit) can abort the process, so free it now.
+                self.wrapped = self.model
+                gc.collect()
         return self.history
 
     def _train_epoch(self) -> bool:
