@@ -6,6 +6,7 @@ import json
 import pytest
 import tokenizers
 
+import ptm_fast
 from ptm_fast import ByteLevelBPETokenizer, assets
 
 from bpe_reference import corpus_lines, ours_gpt2, tiktoken_gpt2
@@ -145,9 +146,9 @@ def test_missing_files_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         ByteLevelBPETokenizer.from_tiktoken(missing)
     assert info.value.filename == str(missing)
-    with pytest.raises(FileNotFoundError, match=r"vocab\.json"):
+    with pytest.raises(ValueError, match=r"vocab\.json"):  # MissingFileError is both
         ByteLevelBPETokenizer.from_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
-    with pytest.raises(FileNotFoundError, match=r"tokenizer\.json"):
+    with pytest.raises(ptm_fast.MissingFileError, match=r"tokenizer\.json"):
         ByteLevelBPETokenizer.from_tokenizer_json(tmp_path / "tokenizer.json")
     with pytest.raises(TypeError):
         ByteLevelBPETokenizer.from_tiktoken(3)

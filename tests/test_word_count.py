@@ -1,5 +1,6 @@
 """The Rust word counter, through Python, against collections.Counter."""
 
+import errno
 from collections import Counter
 
 import pytest
@@ -41,6 +42,15 @@ def test_missing_file_is_file_not_found_with_the_path(tmp_path):
         ptm_fast.count_words_in_file(missing)
     assert info.value.filename == str(missing)
     assert "No such file" in str(info.value)
+    assert isinstance(info.value, ptm_fast.MissingFileError)
+    assert isinstance(info.value, ValueError)
+    assert info.value.errno == errno.ENOENT
+
+
+def test_unreadable_path_stays_a_plain_os_error(tmp_path):
+    with pytest.raises(OSError) as info:
+        ptm_fast.count_words_in_file(tmp_path)  # a folder, not a file
+    assert not isinstance(info.value, ptm_fast.MissingFileError)
 
 
 def test_directory_is_an_os_error(tmp_path):

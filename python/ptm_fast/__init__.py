@@ -9,7 +9,7 @@ use them, when they are used.
 """
 
 from ptm_fast import kernels
-from ptm_fast._core import InternalError, __version__
+from ptm_fast._core import InternalError, MissingFileError, __version__
 from ptm_fast.bpe import ByteLevelBPETokenizer
 from ptm_fast.keyed_vectors import KeyedVectors
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
@@ -21,6 +21,7 @@ __all__ = [
     "Encoding",
     "InternalError",
     "KeyedVectors",
+    "MissingFileError",
     "Word2Vec",
     "WordPieceTokenizer",
     "__version__",

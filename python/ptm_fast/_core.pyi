@@ -8,6 +8,9 @@ __version__: str
 class InternalError(RuntimeError):
     """A bug inside ptm_fast's Rust core (a caught panic)."""
 
+class MissingFileError(FileNotFoundError, ValueError):
+    """An input file does not exist; both a FileNotFoundError and a ValueError."""
+
 def pre_tokenize(text: str) -> list[tuple[str, tuple[int, int]]]: ...
 def count_words_in_file(path: str | os.PathLike[str]) -> list[tuple[str, int]]: ...
 def count_words(lines: list[str]) -> list[tuple[str, int]]: ...

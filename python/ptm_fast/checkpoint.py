@@ -9,6 +9,7 @@ renamed, so a crash never leaves a half-written checkpoint behind.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+
+from ptm_fast._core import MissingFileError
 
 _DTYPES = {
     "F64": torch.float64,
@@ -114,8 +117,10 @@ def load_weights(model_dir: str | os.PathLike) -> dict[str, torch.Tensor]:
     bin_path = model_dir / "pytorch_model.bin"
     if bin_path.is_file():
         return torch.load(bin_path, map_location="cpu", weights_only=True)
-    raise FileNotFoundError(
-        f"{model_dir}: no model.safetensors or pytorch_model.bin (is it a model folder?)"
+    raise MissingFileError(
+        errno.ENOENT,
+        "no model.safetensors or pytorch_model.bin (is it a model folder?)",
+        str(model_dir),
     )
 
 
@@ -125,7 +130,9 @@ def load_config_json(path: str | os.PathLike) -> dict:
     if path.is_dir():
         path = path / "config.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such config file (a model folder needs config.json)")
+        raise MissingFileError(
+            errno.ENOENT, "no such config file (a model folder needs config.json)", str(path)
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:

@@ -55,10 +55,10 @@ def step_rust_core() -> None:
     print(f"pre-tokenized {len(pieces)} pieces; counted {len(counts)} distinct words (top: {top})")
     try:
         ptm_fast.count_words_in_file("no/such/corpus.txt")
-    except FileNotFoundError as err:
-        print(f"a missing file -> FileNotFoundError: {err}")
+    except ptm_fast.MissingFileError as err:
+        print(f"a missing file -> MissingFileError (FileNotFoundError, ValueError): {err}")
     else:
-        raise AssertionError("a missing file did not raise FileNotFoundError")
+        raise AssertionError("a missing file did not raise MissingFileError")
 
 
 def _rate(megabytes: float, seconds: float) -> str:

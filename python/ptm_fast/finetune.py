@@ -14,6 +14,7 @@ accuracy plus macro-F1 on a validation set after every epoch.
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import time
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ptm_fast._core import MissingFileError
 from ptm_fast.bert import BertForSequenceClassification
 from ptm_fast.metrics import accuracy, macro_f1
 from ptm_fast.training import Trainer, TrainingConfig
@@ -39,7 +41,7 @@ def read_labelled_table(
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such training file")
+        raise MissingFileError(errno.ENOENT, "no such training file", str(path))
     with open(path, encoding="utf-8", newline="") as f:
         if path.suffix in (".jsonl", ".json"):
             rows = [json.loads(line) for line in f if line.strip()]

@@ -88,8 +88,9 @@ class WordPieceTokenizer:
         """Load ``vocab.txt`` (one token per line, the line number is the id).
 
         ``strip_accents=None`` strips accents exactly when lowercasing, as BERT does.
-        Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file
-        and line for a malformed one (empty line, duplicate token, invalid UTF-8, no
+        Raises :class:`ptm_fast.MissingFileError` (a ``FileNotFoundError`` and a
+        ``ValueError``) for a missing file and ``ValueError`` naming the file and line for
+        a malformed one (empty line, duplicate token, invalid UTF-8, no
         ``[UNK]``).
         """
         model = _core.WordPieceModel.from_file(os.fspath(vocab_path), lowercase, strip_accents)

@@ -1,7 +1,9 @@
 //! The one place where Rust failures become Python exceptions.
 //!
 //! Core errors map to the built-in exception a Python user expects
-//! (`FileNotFoundError`, `ValueError`, ...). A panic is caught before it can
+//! (`OSError` subclasses, `ValueError`). A missing input file raises
+//! `ptm_fast.MissingFileError`, which is both a `FileNotFoundError` and a
+//! `ValueError`, so either `except` clause catches it. A panic is caught before it can
 //! cross into Python and becomes `ptm_fast.InternalError`, a `RuntimeError`,
 //! so a bug in the core is an ordinary exception, never an abort.
 
@@ -11,6 +13,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::error::Error;
 
@@ -21,12 +25,52 @@ create_exception!(
     "A bug inside ptm_fast's Rust core (a caught panic). Please report it with the message."
 );
 
+static MISSING_FILE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `class MissingFileError(FileNotFoundError, ValueError)`, built once.
+///
+/// PyO3's `create_exception!` takes a single base, so the class is made by
+/// calling `type()` with both bases.
+pub(crate) fn missing_file_error(py: Python<'_>) -> PyResult<Bound<'_, PyType>> {
+    let class = MISSING_FILE_ERROR.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        let builtins = py.import("builtins")?;
+        let bases = PyTuple::new(
+            py,
+            [
+                builtins.getattr("FileNotFoundError")?,
+                builtins.getattr("ValueError")?,
+            ],
+        )?;
+        let namespace = PyDict::new(py);
+        namespace.set_item("__module__", "ptm_fast")?;
+        namespace.set_item(
+            "__doc__",
+            "An input file does not exist. Both a FileNotFoundError (errno, \
+             filename) and a ValueError, so either except clause catches it.",
+        )?;
+        let class = builtins
+            .getattr("type")?
+            .call1(("MissingFileError", bases, namespace))?;
+        Ok(class.cast_into::<PyType>()?.unbind())
+    })?;
+    Ok(class.bind(py).clone())
+}
+
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
         match &err {
             // OSError(errno, strerror, filename) picks the matching subclass
             // (FileNotFoundError, PermissionError, ...) and fills `.filename`.
             Error::Io { path, source } => match source.raw_os_error() {
+                Some(errno) if source.kind() == std::io::ErrorKind::NotFound => {
+                    Python::attach(|py| match missing_file_error(py) {
+                        Ok(class) => PyErr::from_type(
+                            class,
+                            (errno, strerror(source), path.to_string_lossy().into_owned()),
+                        ),
+                        Err(e) => e,
+                    })
+                }
                 Some(errno) => PyOSError::new_err((
                     errno,
                     strerror(source),

@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 
 use crate::pretokenize::split_on_whitespace_and_punctuation;
 use crate::word_count::{count_words_in_file as count_file, WordCounter};
-use errors::{guarded, guarded_detached, InternalError};
+use errors::{guarded, guarded_detached, missing_file_error, InternalError};
 
 /// Splits text on whitespace and punctuation; offsets are `str` indices.
 #[pyfunction]
@@ -58,6 +58,7 @@ fn _panic_for_tests(py: Python<'_>, message: String) -> PyResult<()> {
 fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("InternalError", m.py().get_type::<InternalError>())?;
+    m.add("MissingFileError", missing_file_error(m.py())?)?;
     m.add_function(wrap_pyfunction!(pre_tokenize, m)?)?;
     m.add_function(wrap_pyfunction!(count_words_in_file, m)?)?;
     m.add_function(wrap_pyfunction!(count_words, m)?)?;
