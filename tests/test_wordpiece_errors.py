@@ -24,7 +24,7 @@ def test_missing_file_names_it(tmp_path):
         WordPieceTokenizer.from_file(missing)
     assert info.value.filename == str(missing)
     # The same exception is a ValueError too, as the loaders' other failures are.
-    with pytest.raises(ValueError, match="vocab.txt"):
+    with pytest.raises(ValueError, match=r"vocab\.txt"):
         WordPieceTokenizer.from_pretrained(tmp_path)
 
 

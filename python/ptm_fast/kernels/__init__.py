@@ -7,8 +7,10 @@
   the matmul epilogues (``fused_ffn.py``, ``_ffn_triton.py``, ``ffn_torch.py``).
 
 Every op takes ``backend="auto"`` (Triton for CUDA tensors when triton is
-installed, else the torch reference), ``"triton"`` or ``"torch"``; see
-:func:`resolve_backend`. The references are the CPU path and the test oracle.
+installed, else plain torch), ``"triton"`` or ``"torch"``; see
+:func:`resolve_backend`. The plain-torch references are the test oracles and
+the CPU path; attention's CPU path hands the common cases to torch's fused
+``scaled_dot_product_attention`` and is tested against its reference.
 
 The sources live in ``python/ptm_fast/kernels/``; the repository's top-level
 ``kernels/`` is a symlink to this folder, so the wheel ships them as

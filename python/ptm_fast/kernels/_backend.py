@@ -1,4 +1,4 @@
-"""Choosing between a Triton kernel and its plain-torch reference."""
+"""Choosing between a Triton kernel and its plain-torch path."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def resolve_backend(backend: str, *tensors: Any) -> str:
     """Resolve ``backend`` to ``"triton"`` or ``"torch"`` for these tensors.
 
     ``"auto"`` picks Triton when every tensor is on a CUDA device and triton is
-    installed, else the torch reference. ``"triton"`` insists on the kernels and
+    installed, else plain torch. ``"triton"`` insists on the kernels and
     says why when they cannot run: CPU tensors work only under
-    ``TRITON_INTERPRET=1``. ``"torch"`` always means the reference.
+    ``TRITON_INTERPRET=1``. ``"torch"`` always means plain torch.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

@@ -46,3 +46,34 @@ def attention_reference(
     if dropout_p > 0.0:
         probs = torch.nn.functional.dropout(probs, p=dropout_p)
     return torch.matmul(probs, v)
+
+
+def attention_torch(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    causal: bool = False,
+    key_padding_mask: torch.Tensor | None = None,
+    scale: float | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """The torch path of :func:`ptm_fast.kernels.attention`: the same result, faster.
+
+    It hands the work to torch's ``scaled_dot_product_attention``, whose fused
+    CPU kernel neither materializes the score matrix nor keeps it for the
+    backward. Inputs where some query sees no key at all go to
+    :func:`attention_reference`, which defines zeros for such rows; SDPA's
+    answer there differs between torch versions and backends.
+    """
+    n_q, n_k = q.shape[-2], k.shape[-2]
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    keep = None if key_padding_mask is None else key_padding_mask[:, None, None, :]
+    is_causal = causal and n_q == n_k and keep is None
+    if causal and not is_causal:
+        visible = torch.ones(n_q, n_k, dtype=torch.bool, device=q.device).tril(n_k - n_q)
+        keep = visible if keep is None else keep & visible
+    if keep is not None and not bool(keep.any(dim=-1).all()):
+        return attention_reference(q, k, v, causal, key_padding_mask, scale, dropout_p)
+    return torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=keep, dropout_p=dropout_p, is_causal=is_causal, scale=scale
+    )

@@ -15,7 +15,7 @@ import math
 import torch
 
 from ptm_fast.kernels._backend import resolve_backend
-from ptm_fast.kernels.attention_torch import attention_reference
+from ptm_fast.kernels.attention_torch import attention_torch
 
 SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 MIN_HEAD_DIM, MAX_HEAD_DIM = 16, 128
@@ -106,7 +106,9 @@ def attention(
         dropout_p: attention dropout. The Triton kernels have no dropout: with
             ``dropout_p > 0`` the call takes the torch path on every backend.
         backend: ``"auto"`` (Triton for CUDA tensors when triton is installed,
-            else torch), ``"triton"`` or ``"torch"``.
+            else torch), ``"triton"`` or ``"torch"``. The torch path is
+            :func:`~ptm_fast.kernels.attention_torch.attention_torch` (torch's
+            fused SDPA where it applies).
 
     Raises:
         ValueError: naming the argument, for wrong shapes, dtypes, devices or masks.
@@ -119,5 +121,5 @@ def attention(
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     chosen = resolve_backend(backend, q, k, v)
     if chosen == "torch" or dropout_p > 0.0:
-        return attention_reference(q, k, v, causal, key_padding_mask, scale, dropout_p)
+        return attention_torch(q, k, v, causal, key_padding_mask, scale, dropout_p)
     return _TritonAttention.apply(q, k, v, key_padding_mask, causal, scale)
