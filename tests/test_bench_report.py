@@ -56,3 +56,14 @@ def test_kernel_benchmark_script_runs_end_to_end_in_smoke_mode(tmp_path):
     written = results.read_text(encoding="utf-8")
     assert "kernels-attention" in written and "kernels-ffn" in written
     assert "d=128 causal N=48 fwd+bwd" in written
+
+
+def test_bert_benchmark_shape_is_minilm_l6():
+    # bench_bert.py spells the shape out so that it runs offline; it must stay MiniLM's.
+    from bench_bert import MINILM_L6_SHAPE
+
+    from ptm_fast import assets
+
+    config = json.loads((assets.minilm_dir() / "config.json").read_text())
+    for key, value in MINILM_L6_SHAPE.items():
+        assert config[key] == value, key
