@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-target/gpu-session}
 mkdir -p "$out"
 python=${PYTHON:-python3}
-wheel=${1:-$(ls target/wheels/ptm_fast-*abi3*.whl 2>/dev/null | head -n 1)}
+wheel=${1:-$(ls -t target/wheels/ptm_fast-*abi3*.whl 2>/dev/null | head -n 1)}  # the newest
 if [[ -z "$wheel" || ! -f "$wheel" ]]; then
     echo "gpu_session: no wheel (build one with 'make wheel' and carry target/wheels)" >&2
     exit 1
@@ -44,8 +44,9 @@ import torch, triton, ptm_fast
 print("gpu:", torch.cuda.get_device_name(0), "| torch", torch.__version__,
       "| triton", triton.__version__, "| ptm_fast", ptm_fast.__version__, ptm_fast.__file__)
 assert torch.cuda.is_available(), "no CUDA device"'
-step tests 240 "$python" -m pytest -q -p no:cacheprovider -x \
-    tests/test_kernels_attention.py tests/test_kernels_ffn.py tests/test_attention_torch_path.py
+step tests 240 "$python" -m pytest -q -p no:cacheprovider \
+    tests/test_kernels_attention.py tests/test_kernels_ffn.py tests/test_kernels_backend.py \
+    tests/test_attention_torch_path.py
 step bench_kernels 300 "$python" benches/bench_kernels.py --results "$out/RESULTS-kernels.md"
 step bench_bert 90 "$python" benches/bench_bert.py --rounds 1 --steps 10 --batch 32 --seq 512
 step bench_gpt 90 "$python" benches/bench_gpt.py --rounds 1 --steps 10
