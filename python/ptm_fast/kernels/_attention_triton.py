@@ -51,53 +51,36 @@ def _keep_mask(
 
 
 @triton.jit
-def _attention_forward(
-    Q, K, V, MASK, OUT, LSE,
-    stride_qb, stride_qh, stride_qm, stride_qd,
-    stride_kb, stride_kh, stride_kn, stride_kd,
-    stride_vb, stride_vh, stride_vn, stride_vd,
-    stride_ob, stride_oh, stride_om, stride_od,
-    stride_mb, stride_mn,
-    n_heads, n_q, n_k, head_dim, qk_scale,
-    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
-    PRECISION: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
-):  # fmt: skip
-    pid_m = tl.program_id(0)
-    pid_bh = tl.program_id(1)
-    b = pid_bh // n_heads
-    h = pid_bh % n_heads
-    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    d_ok = offs_d < head_dim
-
-    q_ptrs = _tile(Q + b * stride_qb + h * stride_qh, offs_m, offs_d, stride_qm, stride_qd)
-    q = tl.load(q_ptrs, mask=(offs_m[:, None] < n_q) & d_ok[None, :], other=0.0)
+def _load_rows(base, offs, offs_d, n, head_dim, stride_row, stride_d, EVEN: tl.constexpr,
+               UPCAST: tl.constexpr):  # fmt: skip
+    """A block of rows (queries or keys) of one head; bounds-checked unless EVEN."""
+    ptrs = _tile(base, offs, offs_d, stride_row, stride_d)
+    if EVEN:
+        rows = tl.load(ptrs)
+    else:
+        rows = tl.load(ptrs, mask=(offs[:, None] < n) & (offs_d[None, :] < head_dim), other=0.0)
     if UPCAST:
-        q = q.to(tl.float32)
-    k_base = K + b * stride_kb + h * stride_kh
-    v_base = V + b * stride_vb + h * stride_vh
-    mask_row = MASK + b * stride_mb
+        rows = rows.to(tl.float32)
+    return rows
 
-    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
-    l_i = tl.zeros([BLOCK_M], tl.float32)
-    acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
 
-    hi = n_k
-    if CAUSAL:
-        # Keys past the last query of this block's horizon are all masked.
-        hi = tl.minimum(n_k, (pid_m + 1) * BLOCK_M + (n_k - n_q))
-    for start_n in range(0, hi, BLOCK_N):
+@triton.jit
+def _forward_key_blocks(
+    acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, lo, hi,
+    stride_kn, stride_kd, stride_vn, stride_vd, stride_mn,
+    n_q, n_k, head_dim, qk_scale,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, EVEN: tl.constexpr,
+    UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Online softmax over the key blocks [lo, hi); MASKED=False skips the per-score mask."""
+    for start_n in range(lo, hi, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
-        kv_ok = (offs_n[:, None] < n_k) & d_ok[None, :]
-        k = tl.load(_tile(k_base, offs_n, offs_d, stride_kn, stride_kd), mask=kv_ok, other=0.0)
-        v = tl.load(_tile(v_base, offs_n, offs_d, stride_vn, stride_vd), mask=kv_ok, other=0.0)
-        if UPCAST:
-            k = k.to(tl.float32)
-            v = v.to(tl.float32)
+        k = _load_rows(k_base, offs_n, offs_d, n_k, head_dim, stride_kn, stride_kd, EVEN, UPCAST)
+        v = _load_rows(v_base, offs_n, offs_d, n_k, head_dim, stride_vn, stride_vd, EVEN, UPCAST)
         qk = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
-        keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
-        qk = tl.where(keep, qk, float("-inf"))
+        if MASKED:
+            keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
+            qk = tl.where(keep, qk, float("-inf"))
         m_new = tl.maximum(m_i, tl.max(qk, 1))
         # A row that has seen no key yet has max -inf; shift it by 0 instead
         # so exp2 gives 0, not NaN.
@@ -107,27 +90,115 @@ def _attention_forward(
         l_i = l_i * alpha + tl.sum(p, 1)
         acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=PRECISION)
         m_i = m_new
+    return acc, l_i, m_i
+
+
+@triton.jit
+def _causal_split(pid_m, n_q, n_k, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """(full, hi) for a query block: keys [0, full) are visible to all its queries,
+    keys [full, hi) only to some, keys from hi on to none. full is a multiple of BLOCK_N."""
+    offset = n_k - n_q  # queries are aligned to the end of the keys
+    visible_to_first = tl.minimum(n_k, tl.maximum(pid_m * BLOCK_M + offset + 1, 0))
+    full = (visible_to_first // BLOCK_N) * BLOCK_N
+    hi = tl.minimum(n_k, tl.maximum((pid_m + 1) * BLOCK_M + offset, 0))
+    return full, hi
+
+
+@triton.jit
+def _attention_forward(
+    Q, K, V, MASK, OUT, LSE,
+    stride_qb, stride_qh, stride_qm, stride_qd,
+    stride_kb, stride_kh, stride_kn, stride_kd,
+    stride_vb, stride_vh, stride_vn, stride_vd,
+    stride_ob, stride_oh, stride_om, stride_od,
+    stride_mb, stride_mn,
+    n_heads, n_q, n_k, head_dim, qk_scale,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
+    PRECISION: tl.constexpr, EVEN: tl.constexpr, MASK_OFF_DIAGONAL: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
+):  # fmt: skip
+    pid_m = tl.program_id(0)
+    pid_bh = tl.program_id(1)
+    b = pid_bh // n_heads
+    h = pid_bh % n_heads
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    q_base = Q + b * stride_qb + h * stride_qh
+    q = _load_rows(q_base, offs_m, offs_d, n_q, head_dim, stride_qm, stride_qd, EVEN, UPCAST)
+    k_base = K + b * stride_kb + h * stride_kh
+    v_base = V + b * stride_vb + h * stride_vh
+    mask_row = MASK + b * stride_mb
+
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    l_i = tl.zeros([BLOCK_M], tl.float32)
+    acc = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
+    if CAUSAL:
+        full, hi = _causal_split(pid_m, n_q, n_k, BLOCK_M, BLOCK_N)
+        acc, l_i, m_i = _forward_key_blocks(
+            acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, 0, full,
+            stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+        )  # fmt: skip
+        acc, l_i, m_i = _forward_key_blocks(
+            acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, full, hi,
+            stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, True, EVEN, UPCAST, PRECISION, BLOCK_N,
+        )  # fmt: skip
+    else:
+        acc, l_i, m_i = _forward_key_blocks(
+            acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, 0, n_k,
+            stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+        )  # fmt: skip
 
     seen = l_i > 0.0
     l_div = tl.where(seen, l_i, 1.0)
     out = acc / l_div[:, None]  # rows that saw no key stay 0
     lse = tl.where(seen, m_i + tl.log2(l_div), 0.0)
     o_ptrs = _tile(OUT + b * stride_ob + h * stride_oh, offs_m, offs_d, stride_om, stride_od)
-    tl.store(o_ptrs, out.to(OUT.dtype.element_ty), mask=(offs_m[:, None] < n_q) & d_ok[None, :])
+    o_ok = (offs_m[:, None] < n_q) & (offs_d[None, :] < head_dim)
+    tl.store(o_ptrs, out.to(OUT.dtype.element_ty), mask=o_ok)
     tl.store(LSE + pid_bh * n_q + offs_m, lse, mask=offs_m < n_q)
 
 
 @triton.jit
 def _backward_scores(
     q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
-    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, PRECISION: tl.constexpr,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, PRECISION: tl.constexpr,
 ):  # fmt: skip
     """The probabilities P (recomputed from the saved log-sum-exp) and dS = P * (dP - delta)."""
     qk = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
-    keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
-    p = tl.where(keep, tl.exp2(qk - lse[:, None]), 0.0)
+    p = tl.exp2(qk - lse[:, None])
+    if MASKED:
+        keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
+        p = tl.where(keep, p, 0.0)
     dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
     return p, p * (dp - delta[:, None])
+
+
+@triton.jit
+def _dkdv_query_blocks(
+    dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, lo, hi, row0,
+    stride_qm, stride_qd, stride_dom, stride_dod, stride_mn,
+    n_q, n_k, head_dim, qk_scale,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, EVEN: tl.constexpr,
+    UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
+):  # fmt: skip
+    """Accumulate one key block's dK and dV over the query blocks [lo, hi)."""
+    for start_m in range(lo, hi, BLOCK_M):
+        offs_m = start_m + tl.arange(0, BLOCK_M)
+        q = _load_rows(q_base, offs_m, offs_d, n_q, head_dim, stride_qm, stride_qd, EVEN, UPCAST)
+        do = _load_rows(do_base, offs_m, offs_d, n_q, head_dim, stride_dom, stride_dod, EVEN,
+                        UPCAST)  # fmt: skip
+        lse = tl.load(LSE + row0 + offs_m, mask=offs_m < n_q, other=0.0)
+        delta = tl.load(DELTA + row0 + offs_m, mask=offs_m < n_q, other=0.0)
+        p, ds = _backward_scores(
+            q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
+            CAUSAL, HAS_MASK, MASKED, PRECISION,
+        )  # fmt: skip
+        dv += tl.dot(tl.trans(p.to(do.dtype)), do, input_precision=PRECISION)
+        dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION)
+    return dk, dv
 
 
 @triton.jit
@@ -142,7 +213,7 @@ def _attention_backward_dkdv(
     stride_gvb, stride_gvh, stride_gvn, stride_gvd,
     n_heads, n_q, n_k, head_dim, qk_scale, scale,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
-    PRECISION: tl.constexpr,
+    PRECISION: tl.constexpr, EVEN: tl.constexpr, MASK_OFF_DIAGONAL: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
     pid_n = tl.program_id(0)
@@ -151,47 +222,67 @@ def _attention_backward_dkdv(
     h = pid_bh % n_heads
     offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
-    d_ok = offs_d < head_dim
-    kv_ok = (offs_n[:, None] < n_k) & d_ok[None, :]
-    k_ptrs = _tile(K + b * stride_kb + h * stride_kh, offs_n, offs_d, stride_kn, stride_kd)
-    v_ptrs = _tile(V + b * stride_vb + h * stride_vh, offs_n, offs_d, stride_vn, stride_vd)
-    k = tl.load(k_ptrs, mask=kv_ok, other=0.0)
-    v = tl.load(v_ptrs, mask=kv_ok, other=0.0)
-    if UPCAST:
-        k = k.to(tl.float32)
-        v = v.to(tl.float32)
+    k_base = K + b * stride_kb + h * stride_kh
+    v_base = V + b * stride_vb + h * stride_vh
+    k = _load_rows(k_base, offs_n, offs_d, n_k, head_dim, stride_kn, stride_kd, EVEN, UPCAST)
+    v = _load_rows(v_base, offs_n, offs_d, n_k, head_dim, stride_vn, stride_vd, EVEN, UPCAST)
     q_base = Q + b * stride_qb + h * stride_qh
     do_base = DO + b * stride_dob + h * stride_doh
     mask_row = MASK + b * stride_mb
+    row0 = pid_bh * n_q
 
     dk = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
     dv = tl.zeros([BLOCK_N, BLOCK_D], tl.float32)
-    lo = 0
     if CAUSAL:
-        # Queries before this one cannot see any key of the block.
-        first_query = tl.maximum(pid_n * BLOCK_N - (n_k - n_q), 0)
-        lo = (first_query // BLOCK_M) * BLOCK_M
-    for start_m in range(lo, n_q, BLOCK_M):
-        offs_m = start_m + tl.arange(0, BLOCK_M)
-        q_ok = (offs_m[:, None] < n_q) & d_ok[None, :]
-        q = tl.load(_tile(q_base, offs_m, offs_d, stride_qm, stride_qd), mask=q_ok, other=0.0)
-        do = tl.load(_tile(do_base, offs_m, offs_d, stride_dom, stride_dod), mask=q_ok, other=0.0)
-        if UPCAST:
-            q = q.to(tl.float32)
-            do = do.to(tl.float32)
-        lse = tl.load(LSE + pid_bh * n_q + offs_m, mask=offs_m < n_q, other=0.0)
-        delta = tl.load(DELTA + pid_bh * n_q + offs_m, mask=offs_m < n_q, other=0.0)
-        p, ds = _backward_scores(
-            q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
-            CAUSAL, HAS_MASK, PRECISION,
+        offset = n_k - n_q
+        # Queries before lo see no key of this block; from full on they see all of them.
+        lo = (tl.maximum(pid_n * BLOCK_N - offset, 0) // BLOCK_M) * BLOCK_M
+        last_key = pid_n * BLOCK_N + BLOCK_N - 1
+        full = tl.cdiv(tl.maximum(last_key - offset, 0), BLOCK_M) * BLOCK_M
+        full = tl.minimum(tl.maximum(full, lo), n_q)
+        dk, dv = _dkdv_query_blocks(
+            dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, lo, full, row0,
+            stride_qm, stride_qd, stride_dom, stride_dod, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, True, EVEN, UPCAST, PRECISION, BLOCK_M,
         )  # fmt: skip
-        dv += tl.dot(tl.trans(p.to(do.dtype)), do, input_precision=PRECISION)
-        dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION)
+        dk, dv = _dkdv_query_blocks(
+            dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, full, n_q, row0,
+            stride_qm, stride_qd, stride_dom, stride_dod, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_M,
+        )  # fmt: skip
+    else:
+        dk, dv = _dkdv_query_blocks(
+            dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, 0, n_q, row0,
+            stride_qm, stride_qd, stride_dom, stride_dod, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_M,
+        )  # fmt: skip
 
+    kv_ok = (offs_n[:, None] < n_k) & (offs_d[None, :] < head_dim)
     dk_ptrs = _tile(DK + b * stride_gkb + h * stride_gkh, offs_n, offs_d, stride_gkn, stride_gkd)
     dv_ptrs = _tile(DV + b * stride_gvb + h * stride_gvh, offs_n, offs_d, stride_gvn, stride_gvd)
     tl.store(dk_ptrs, (dk * scale).to(DK.dtype.element_ty), mask=kv_ok)
     tl.store(dv_ptrs, dv.to(DV.dtype.element_ty), mask=kv_ok)
+
+
+@triton.jit
+def _dq_key_blocks(
+    dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, lo, hi,
+    stride_kn, stride_kd, stride_vn, stride_vd, stride_mn,
+    n_q, n_k, head_dim, qk_scale,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, EVEN: tl.constexpr,
+    UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr,
+):  # fmt: skip
+    """Accumulate one query block's dQ over the key blocks [lo, hi)."""
+    for start_n in range(lo, hi, BLOCK_N):
+        offs_n = start_n + tl.arange(0, BLOCK_N)
+        k = _load_rows(k_base, offs_n, offs_d, n_k, head_dim, stride_kn, stride_kd, EVEN, UPCAST)
+        v = _load_rows(v_base, offs_n, offs_d, n_k, head_dim, stride_vn, stride_vd, EVEN, UPCAST)
+        _, ds = _backward_scores(
+            q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
+            CAUSAL, HAS_MASK, MASKED, PRECISION,
+        )  # fmt: skip
+        dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION)
+    return dq
 
 
 @triton.jit
@@ -205,7 +296,7 @@ def _attention_backward_dq(
     stride_gqb, stride_gqh, stride_gqm, stride_gqd,
     n_heads, n_q, n_k, head_dim, qk_scale, scale,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
-    PRECISION: tl.constexpr,
+    PRECISION: tl.constexpr, EVEN: tl.constexpr, MASK_OFF_DIAGONAL: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
     pid_m = tl.program_id(0)
@@ -214,15 +305,10 @@ def _attention_backward_dq(
     h = pid_bh % n_heads
     offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, BLOCK_D)
-    d_ok = offs_d < head_dim
-    q_ok = (offs_m[:, None] < n_q) & d_ok[None, :]
-    q_ptrs = _tile(Q + b * stride_qb + h * stride_qh, offs_m, offs_d, stride_qm, stride_qd)
-    do_ptrs = _tile(DO + b * stride_dob + h * stride_doh, offs_m, offs_d, stride_dom, stride_dod)
-    q = tl.load(q_ptrs, mask=q_ok, other=0.0)
-    do = tl.load(do_ptrs, mask=q_ok, other=0.0)
-    if UPCAST:
-        q = q.to(tl.float32)
-        do = do.to(tl.float32)
+    q_base = Q + b * stride_qb + h * stride_qh
+    do_base = DO + b * stride_dob + h * stride_doh
+    q = _load_rows(q_base, offs_m, offs_d, n_q, head_dim, stride_qm, stride_qd, EVEN, UPCAST)
+    do = _load_rows(do_base, offs_m, offs_d, n_q, head_dim, stride_dom, stride_dod, EVEN, UPCAST)
     lse = tl.load(LSE + pid_bh * n_q + offs_m, mask=offs_m < n_q, other=0.0)
     delta = tl.load(DELTA + pid_bh * n_q + offs_m, mask=offs_m < n_q, other=0.0)
     k_base = K + b * stride_kb + h * stride_kh
@@ -230,23 +316,26 @@ def _attention_backward_dq(
     mask_row = MASK + b * stride_mb
 
     dq = tl.zeros([BLOCK_M, BLOCK_D], tl.float32)
-    hi = n_k
     if CAUSAL:
-        hi = tl.minimum(n_k, (pid_m + 1) * BLOCK_M + (n_k - n_q))
-    for start_n in range(0, hi, BLOCK_N):
-        offs_n = start_n + tl.arange(0, BLOCK_N)
-        kv_ok = (offs_n[:, None] < n_k) & d_ok[None, :]
-        k = tl.load(_tile(k_base, offs_n, offs_d, stride_kn, stride_kd), mask=kv_ok, other=0.0)
-        v = tl.load(_tile(v_base, offs_n, offs_d, stride_vn, stride_vd), mask=kv_ok, other=0.0)
-        if UPCAST:
-            k = k.to(tl.float32)
-            v = v.to(tl.float32)
-        _, ds = _backward_scores(
-            q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
-            CAUSAL, HAS_MASK, PRECISION,
+        full, hi = _causal_split(pid_m, n_q, n_k, BLOCK_M, BLOCK_N)
+        dq = _dq_key_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, 0, full,
+            stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
-        dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION)
+        dq = _dq_key_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, full, hi,
+            stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, True, EVEN, UPCAST, PRECISION, BLOCK_N,
+        )  # fmt: skip
+    else:
+        dq = _dq_key_blocks(
+            dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, 0, n_k,
+            stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+        )  # fmt: skip
 
+    q_ok = (offs_m[:, None] < n_q) & (offs_d[None, :] < head_dim)
     dq_ptrs = _tile(DQ + b * stride_gqb + h * stride_gqh, offs_m, offs_d, stride_gqm, stride_gqd)
     tl.store(dq_ptrs, (dq * scale).to(DQ.dtype.element_ty), mask=q_ok)
 
@@ -261,6 +350,14 @@ def _blocks(head_dim: int, dtype: torch.dtype, backward: bool) -> tuple[int, int
     if backward:
         return (64, 64, 8, 2) if wide else (64, 64, 4, 2)
     return (128, 64, 8, 3) if wide else (128, 64, 4, 3)
+
+
+def _shape_flags(n_q: int, n_k: int, head_dim: int, block_m: int, block_n: int,
+                 block_d: int, has_mask: bool) -> dict:  # fmt: skip
+    """EVEN: every block is whole, so loads need no bounds. MASK_OFF_DIAGONAL:
+    blocks away from the causal diagonal still need the per-score mask."""
+    even = n_q % block_m == 0 and n_k % block_n == 0 and head_dim == block_d
+    return {"EVEN": even, "MASK_OFF_DIAGONAL": has_mask or n_k % block_n != 0}
 
 
 def _mask_args(mask: torch.Tensor | None, like: torch.Tensor):
@@ -279,6 +376,8 @@ def forward(q, k, v, mask, causal: bool, scale: float):
     lse = allocate((batch * heads, n_q), torch.float32, q.device)
     block_m, block_n, warps, stages = _blocks(head_dim, q.dtype, backward=False)
     mask_ptr, stride_mb, stride_mn, has_mask = _mask_args(mask, q)
+    block_d = max(16, triton.next_power_of_2(head_dim))
+    flags = _shape_flags(n_q, n_k, head_dim, block_m, block_n, block_d, has_mask)
     grid = (triton.cdiv(n_q, block_m), batch * heads)
     _attention_forward[grid](
         q, k, v, mask_ptr, out, lse,
@@ -286,8 +385,8 @@ def forward(q, k, v, mask, causal: bool, scale: float):
         stride_mb, stride_mn,
         heads, n_q, n_k, head_dim, scale * LOG2E,
         CAUSAL=causal, HAS_MASK=has_mask, UPCAST=needs_upcast(q.dtype),
-        PRECISION=dot_precision(q.dtype),
-        BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
+        PRECISION=dot_precision(q.dtype), **flags,
+        BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=block_d,
         num_warps=warps, num_stages=stages,
     )  # fmt: skip
     return out, lse
@@ -303,10 +402,12 @@ def backward(grad_out, q, k, v, out, lse, mask, causal: bool, scale: float):
     dv = allocate(v.shape, v.dtype, v.device)
     block_m, block_n, warps, stages = _blocks(head_dim, q.dtype, backward=True)
     mask_ptr, stride_mb, stride_mn, has_mask = _mask_args(mask, q)
+    block_d = max(16, triton.next_power_of_2(head_dim))
     common = dict(
         CAUSAL=causal, HAS_MASK=has_mask, UPCAST=needs_upcast(q.dtype),
         PRECISION=dot_precision(q.dtype),
-        BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=max(16, triton.next_power_of_2(head_dim)),
+        **_shape_flags(n_q, n_k, head_dim, block_m, block_n, block_d, has_mask),
+        BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=block_d,
         num_warps=warps, num_stages=stages,
     )  # fmt: skip
     inputs = (*q.stride(), *k.stride(), *v.stride(), stride_mb, stride_mn, *grad_out.stride())
