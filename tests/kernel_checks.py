@@ -31,3 +31,17 @@ def run_with_grads(fn, inputs, grad_out):
     out = fn(*leaves)
     out.backward(grad_out.to(out.dtype))
     return out.detach(), [leaf.grad for leaf in leaves]
+
+
+def assert_matches_oracle(ours, reference, inputs, grad_out, names) -> None:
+    """``ours(*inputs)`` and its input gradients against ``reference`` run in float64.
+
+    ``reference`` run in the inputs' own dtype sets the tolerance (see
+    :func:`assert_close_to_oracle`); ``names`` label the inputs in messages.
+    """
+    out, grads = run_with_grads(ours, inputs, grad_out)
+    low_out, low_grads = run_with_grads(reference, inputs, grad_out)
+    exact_out, exact_grads = run_with_grads(reference, [t.double() for t in inputs], grad_out)
+    assert_close_to_oracle("out", out, low_out, exact_out)
+    for name, g, low, exact in zip(names, grads, low_grads, exact_grads, strict=True):
+        assert_close_to_oracle(f"d{name}", g, low, exact)

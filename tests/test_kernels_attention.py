@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ptm_fast import kernels
 from ptm_fast.kernels import _launch
 
-from kernel_checks import assert_close_to_oracle, device, run_with_grads
+from kernel_checks import assert_matches_oracle, device, run_with_grads
 
 pytest.importorskip("triton")
 DEVICE = device()
@@ -46,12 +46,7 @@ def check(batch, heads, n_q, n_k, head_dim, causal, padded, dtype, seed=0):
     def reference(q, k, v):
         return kernels.attention_reference(q, k, v, causal=causal, key_padding_mask=mask)
 
-    out, grads = run_with_grads(ours, (q, k, v), grad)
-    low_out, low_grads = run_with_grads(reference, (q, k, v), grad)
-    oracle_out, oracle_grads = run_with_grads(reference, [t.double() for t in (q, k, v)], grad)
-    assert_close_to_oracle("out", out, low_out, oracle_out)
-    for name, g, low, exact in zip("qkv", grads, low_grads, oracle_grads, strict=True):
-        assert_close_to_oracle(f"d{name}", g, low, exact)
+    assert_matches_oracle(ours, reference, (q, k, v), grad, "qkv")
 
 
 SHAPES = [
@@ -165,16 +160,11 @@ def test_head_dim_out_of_range(head_dim):
 @pytest.mark.parametrize("causal", [False, True])
 def test_gpu_bf16_large_against_sdpa(causal):
     q, k, v, _, grad = make_inputs(2, 4, 1000, 1000, 128, torch.bfloat16, padded=False)
-    ours, ours_grads = run_with_grads(
-        lambda q, k, v: kernels.attention(q, k, v, causal=causal), (q, k, v), grad
-    )
     sdpa = torch.nn.functional.scaled_dot_product_attention
-    theirs, their_grads = run_with_grads(
-        lambda q, k, v: sdpa(q, k, v, is_causal=causal), (q, k, v), grad
+    assert_matches_oracle(
+        lambda q, k, v: kernels.attention(q, k, v, causal=causal),
+        lambda q, k, v: sdpa(q, k, v, is_causal=causal),
+        (q, k, v),
+        grad,
+        "qkv",
     )
-    oracle, oracle_grads = run_with_grads(
-        lambda q, k, v: sdpa(q, k, v, is_causal=causal), [t.double() for t in (q, k, v)], grad
-    )
-    assert_close_to_oracle("out", ours, theirs, oracle)
-    for name, g, low, exact in zip("qkv", ours_grads, their_grads, oracle_grads, strict=True):
-        assert_close_to_oracle(f"d{name}", g, low, exact)
