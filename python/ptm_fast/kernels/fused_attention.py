@@ -105,8 +105,8 @@ def attention(
         scale: defaults to 1 / sqrt(head_dim).
         dropout_p: attention dropout. The Triton kernels have no dropout: with
             ``dropout_p > 0`` the call takes the torch path on every backend,
-            which is torch's SDPA (on a GPU its flash kernel drops in-kernel,
-            so training with dropout stays memory-linear).
+            which is torch's SDPA (on a GPU its fused flash or memory-efficient
+            kernels drop in-kernel, so training with dropout stays memory-linear).
         backend: ``"auto"`` (Triton for CUDA tensors when triton is installed,
             else torch), ``"triton"`` or ``"torch"``. The torch path is
             :func:`~ptm_fast.kernels.attention_torch.attention_torch` (torch's
