@@ -57,8 +57,8 @@ def check(lead, d_model, d_ff, d_out, activation, dtype, bias=True, seed=0):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize(
     "lead,d_model,d_ff,d_out",
-    [((3, 7), 40, 72, 24), ((1,), 16, 16, 16), ((2, 33), 64, 256, 64)],
-    ids=["odd", "tiny", "bert-like"],
+    [((3, 7), 40, 72, 24), ((1,), 16, 16, 16), ((2, 33), 64, 256, 64), ((2, 32), 64, 128, 32)],
+    ids=["odd", "tiny", "bert-like", "whole-blocks"],
 )
 def test_fp32_matches_oracle(lead, d_model, d_ff, d_out, activation):
     check(lead, d_model, d_ff, d_out, activation, torch.float32)

@@ -53,7 +53,7 @@ def _matmul_epilogue(
     stride_am, stride_ak, stride_bk, stride_bn,
     stride_zm, stride_zn, stride_om, stride_on,
     FORWARD: tl.constexpr, SAVE_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
-    ACTIVATION: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr,
+    ACTIVATION: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr, EVEN: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
 ):  # fmt: skip
     # Grouped order: programs that run together share rows of A in L2.
@@ -72,16 +72,14 @@ def _matmul_epilogue(
     acc = tl.zeros([BLOCK_M, BLOCK_N], tl.float32)
     for start_k in range(0, K, BLOCK_K):
         k_now = start_k + offs_k
-        a = tl.load(
-            A + offs_m[:, None] * stride_am + k_now[None, :] * stride_ak,
-            mask=(offs_m[:, None] < M) & (k_now[None, :] < K),
-            other=0.0,
-        )
-        b = tl.load(
-            B + k_now[:, None] * stride_bk + offs_n[None, :] * stride_bn,
-            mask=(k_now[:, None] < K) & (offs_n[None, :] < N),
-            other=0.0,
-        )
+        a_ptrs = A + offs_m[:, None] * stride_am + k_now[None, :] * stride_ak
+        b_ptrs = B + k_now[:, None] * stride_bk + offs_n[None, :] * stride_bn
+        if EVEN:  # every tile is whole: no bounds to check
+            a = tl.load(a_ptrs)
+            b = tl.load(b_ptrs)
+        else:
+            a = tl.load(a_ptrs, mask=(offs_m[:, None] < M) & (k_now[None, :] < K), other=0.0)
+            b = tl.load(b_ptrs, mask=(k_now[:, None] < K) & (offs_n[None, :] < N), other=0.0)
         if UPCAST:
             a = a.to(tl.float32)
             b = b.to(tl.float32)
@@ -123,6 +121,7 @@ def _launch(a, b, bias, z, out, forward: bool, save_z: bool, activation: str) ->
         FORWARD=forward, SAVE_Z=save_z, HAS_BIAS=bias is not None,
         ACTIVATION=ACTIVATION_CODES[activation], UPCAST=needs_upcast(a.dtype),
         PRECISION=dot_precision(a.dtype),
+        EVEN=m % block_m == 0 and n % block_n == 0 and k % block_k == 0,
         BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=block_k, GROUP_M=8,
         num_warps=warps, num_stages=stages,
     )  # fmt: skip
