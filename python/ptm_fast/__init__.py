@@ -5,8 +5,12 @@ the Transformer layers run on Triton kernels (``ptm_fast.kernels``) with a
 plain-torch path where there is no GPU. This package is the public API.
 
 Importing it needs only numpy: torch and triton are imported by the parts that
-use them, when they are used.
+use them, when they are used. The model classes below (``ptm_fast.BertConfig``,
+``ptm_fast.GPT``, ...) load torch the first time one of them is asked for.
 """
+
+import importlib
+from typing import Any
 
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, MissingFileError, __version__
@@ -15,6 +19,18 @@ from ptm_fast.keyed_vectors import KeyedVectors
 from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
 from ptm_fast.word2vec import Word2Vec
 from ptm_fast.wordpiece import Encoding, WordPieceTokenizer
+
+# Names that need torch, loaded on first access (PEP 562).
+_LAZY = {
+    **dict.fromkeys(
+        ["BertConfig", "BertModel", "BertForPreTraining", "BertForMaskedLM",
+         "BertForSequenceClassification", "BertForTokenClassification"],
+        "ptm_fast.bert",
+    ),
+    **dict.fromkeys(["GPT", "GPTConfig"], "ptm_fast.gpt"),
+    "zero_shot_classify": "ptm_fast.zero_shot",
+    **dict.fromkeys(["Trainer", "TrainingConfig"], "ptm_fast.training"),
+}  # fmt: skip
 
 __all__ = [
     "ByteLevelBPETokenizer",
@@ -30,3 +46,15 @@ __all__ = [
     "kernels",
     "pre_tokenize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ptm_fast' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
