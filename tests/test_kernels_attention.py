@@ -115,12 +115,39 @@ def test_strided_inputs_like_a_split_projection():
     torch.testing.assert_close(ours.double(), expected, atol=1e-5, rtol=1e-5)
 
 
-def test_dropout_takes_the_torch_path_and_drops():
-    q, k, v, _, _ = make_inputs(1, 1, 16, 16, 16, torch.float32, padded=False)
+@pytest.mark.parametrize("causal,padded", MODES, ids=["plain", "causal", "padded", "causal+padded"])
+@pytest.mark.parametrize("shape", [(2, 2, 40, 40, 32), (1, 1, 64, 64, 16), (1, 2, 7, 33, 16)])
+def test_dropout_in_kernel_matches_the_reference_with_the_same_mask(shape, causal, padded):
+    from ptm_fast.kernels import _attention_triton
+    from ptm_fast.kernels.fused_attention import _TritonAttention
+
+    batch, heads, n_q, n_k, head_dim = shape
+    q, k, v, mask, grad = make_inputs(*shape, torch.float32, padded)
+    p, seed = 0.3, 1234
+    kept = _attention_triton.dropout_keep_mask(seed, batch, heads, n_q, n_k, p, DEVICE)
+    assert 0.6 < kept.float().mean().item() < 0.8  # about 1 - p survive
+
+    def ours(q, k, v):
+        return _TritonAttention.apply(q, k, v, mask, causal, head_dim**-0.5, p, seed)
+
+    def reference(q, k, v):
+        return kernels.attention_reference(
+            q, k, v, causal=causal, key_padding_mask=mask, dropout_p=p, dropout_mask=kept
+        )
+
+    assert_matches_oracle(ours, reference, (q, k, v), grad, "qkv")
+
+
+def test_dropout_seed_comes_from_torch_and_repeats():
+    q, k, v, _, _ = make_inputs(1, 2, 16, 16, 16, torch.float32, padded=False)
     torch.manual_seed(0)
-    dropped = kernels.attention(q, k, v, dropout_p=0.5, backend="triton")
-    assert dropped.shape == q.shape
-    assert not torch.allclose(dropped, kernels.attention(q, k, v, backend="triton"))
+    first = kernels.attention(q, k, v, dropout_p=0.5, backend="triton")
+    torch.manual_seed(0)
+    again = kernels.attention(q, k, v, dropout_p=0.5, backend="triton")
+    other = kernels.attention(q, k, v, dropout_p=0.5, backend="triton")
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+    assert not torch.allclose(first, kernels.attention(q, k, v, backend="triton"))
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,13 @@ def _keep_mask(
 
 
 @triton.jit
+def _dropout_keep(seed_bh, offs_m, offs_n, n_k, dropout_p):
+    """Which probabilities survive dropout: one Philox draw per (query, key) of a
+    head, so the backward (and tests) can replay exactly the same mask."""
+    return tl.rand(seed_bh, offs_m[:, None] * n_k + offs_n[None, :]) >= dropout_p
+
+
+@triton.jit
 def _load_rows(base, offs, offs_d, n, head_dim, stride_row, stride_d, EVEN: tl.constexpr,
                UPCAST: tl.constexpr):  # fmt: skip
     """A block of rows (queries or keys) of one head; bounds-checked unless EVEN."""
@@ -68,11 +75,12 @@ def _load_rows(base, offs, offs_d, n, head_dim, stride_row, stride_d, EVEN: tl.c
 def _forward_key_blocks(
     acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, lo, hi,
     stride_kn, stride_kd, stride_vn, stride_vd, stride_mn,
-    n_q, n_k, head_dim, qk_scale,
+    n_q, n_k, head_dim, qk_scale, seed_bh, dropout_p,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, EVEN: tl.constexpr,
-    UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr,
+    DROPOUT: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
-    """Online softmax over the key blocks [lo, hi); MASKED=False skips the per-score mask."""
+    """Online softmax over the key blocks [lo, hi); MASKED=False skips the per-score mask.
+    Dropout applies to the probabilities that weight V, not to the softmax sum."""
     for start_n in range(lo, hi, BLOCK_N):
         offs_n = start_n + tl.arange(0, BLOCK_N)
         k = _load_rows(k_base, offs_n, offs_d, n_k, head_dim, stride_kn, stride_kd, EVEN, UPCAST)
@@ -88,6 +96,9 @@ def _forward_key_blocks(
         p = tl.exp2(qk - m_shift[:, None])
         alpha = tl.exp2(m_i - m_shift)
         l_i = l_i * alpha + tl.sum(p, 1)
+        if DROPOUT:
+            kept = _dropout_keep(seed_bh, offs_m, offs_n, n_k, dropout_p)
+            p = tl.where(kept, p / (1.0 - dropout_p), 0.0)
         acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision=PRECISION)
         m_i = m_new
     return acc, l_i, m_i
@@ -112,9 +123,10 @@ def _attention_forward(
     stride_vb, stride_vh, stride_vn, stride_vd,
     stride_ob, stride_oh, stride_om, stride_od,
     stride_mb, stride_mn,
-    n_heads, n_q, n_k, head_dim, qk_scale,
+    n_heads, n_q, n_k, head_dim, qk_scale, seed, dropout_p,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
     PRECISION: tl.constexpr, EVEN: tl.constexpr, MASK_OFF_DIAGONAL: tl.constexpr,
+    DROPOUT: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
     pid_m = tl.program_id(0)
@@ -137,18 +149,21 @@ def _attention_forward(
         acc, l_i, m_i = _forward_key_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, 0, full,
             stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
         acc, l_i, m_i = _forward_key_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, full, hi,
             stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, True, EVEN, UPCAST, PRECISION, BLOCK_N,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, True, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
     else:
         acc, l_i, m_i = _forward_key_blocks(
             acc, l_i, m_i, q, k_base, v_base, mask_row, offs_m, offs_d, 0, n_k,
             stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
 
     seen = l_i > 0.0
@@ -164,25 +179,34 @@ def _attention_forward(
 @triton.jit
 def _backward_scores(
     q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
-    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, PRECISION: tl.constexpr,
+    seed_bh, dropout_p,
+    CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, DROPOUT: tl.constexpr,
+    PRECISION: tl.constexpr,
 ):  # fmt: skip
-    """The probabilities P (recomputed from the saved log-sum-exp) and dS = P * (dP - delta)."""
+    """The probabilities that weighted V (P, recomputed from the saved log-sum-exp,
+    after dropout) and dS = P * (dP - delta). With dropout Z, dP = (dO V^T) * Z and
+    delta = rowsum(dO * O) still holds, since O was computed with the same Z."""
     qk = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
     p = tl.exp2(qk - lse[:, None])
     if MASKED:
         keep = _keep_mask(offs_m, offs_n, mask_row, stride_mn, n_q, n_k, CAUSAL, HAS_MASK)
         p = tl.where(keep, p, 0.0)
     dp = tl.dot(do, tl.trans(v), input_precision=PRECISION)
-    return p, p * (dp - delta[:, None])
+    p_used = p
+    if DROPOUT:
+        kept = _dropout_keep(seed_bh, offs_m, offs_n, n_k, dropout_p)
+        p_used = tl.where(kept, p / (1.0 - dropout_p), 0.0)
+        dp = tl.where(kept, dp / (1.0 - dropout_p), 0.0)
+    return p_used, p * (dp - delta[:, None])
 
 
 @triton.jit
 def _dkdv_query_blocks(
     dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, lo, hi, row0,
     stride_qm, stride_qd, stride_dom, stride_dod, stride_mn,
-    n_q, n_k, head_dim, qk_scale,
+    n_q, n_k, head_dim, qk_scale, seed_bh, dropout_p,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, EVEN: tl.constexpr,
-    UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
+    DROPOUT: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
 ):  # fmt: skip
     """Accumulate one key block's dK and dV over the query blocks [lo, hi)."""
     for start_m in range(lo, hi, BLOCK_M):
@@ -194,7 +218,7 @@ def _dkdv_query_blocks(
         delta = tl.load(DELTA + row0 + offs_m, mask=offs_m < n_q, other=0.0)
         p, ds = _backward_scores(
             q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
-            CAUSAL, HAS_MASK, MASKED, PRECISION,
+            seed_bh, dropout_p, CAUSAL, HAS_MASK, MASKED, DROPOUT, PRECISION,
         )  # fmt: skip
         dv += tl.dot(tl.trans(p.to(do.dtype)), do, input_precision=PRECISION)
         dk += tl.dot(tl.trans(ds.to(q.dtype)), q, input_precision=PRECISION)
@@ -211,9 +235,10 @@ def _attention_backward_dkdv(
     stride_dob, stride_doh, stride_dom, stride_dod,
     stride_gkb, stride_gkh, stride_gkn, stride_gkd,
     stride_gvb, stride_gvh, stride_gvn, stride_gvd,
-    n_heads, n_q, n_k, head_dim, qk_scale, scale,
+    n_heads, n_q, n_k, head_dim, qk_scale, scale, seed, dropout_p,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
     PRECISION: tl.constexpr, EVEN: tl.constexpr, MASK_OFF_DIAGONAL: tl.constexpr,
+    DROPOUT: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
     pid_n = tl.program_id(0)
@@ -243,18 +268,21 @@ def _attention_backward_dkdv(
         dk, dv = _dkdv_query_blocks(
             dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, lo, full, row0,
             stride_qm, stride_qd, stride_dom, stride_dod, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, True, EVEN, UPCAST, PRECISION, BLOCK_M,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, True, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_M,
         )  # fmt: skip
         dk, dv = _dkdv_query_blocks(
             dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, full, n_q, row0,
             stride_qm, stride_qd, stride_dom, stride_dod, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_M,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_M,
         )  # fmt: skip
     else:
         dk, dv = _dkdv_query_blocks(
             dk, dv, k, v, q_base, do_base, LSE, DELTA, mask_row, offs_n, offs_d, 0, n_q, row0,
             stride_qm, stride_qd, stride_dom, stride_dod, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_M,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_M,
         )  # fmt: skip
 
     kv_ok = (offs_n[:, None] < n_k) & (offs_d[None, :] < head_dim)
@@ -268,9 +296,9 @@ def _attention_backward_dkdv(
 def _dq_key_blocks(
     dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, lo, hi,
     stride_kn, stride_kd, stride_vn, stride_vd, stride_mn,
-    n_q, n_k, head_dim, qk_scale,
+    n_q, n_k, head_dim, qk_scale, seed_bh, dropout_p,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, MASKED: tl.constexpr, EVEN: tl.constexpr,
-    UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr,
+    DROPOUT: tl.constexpr, UPCAST: tl.constexpr, PRECISION: tl.constexpr, BLOCK_N: tl.constexpr,
 ):  # fmt: skip
     """Accumulate one query block's dQ over the key blocks [lo, hi)."""
     for start_n in range(lo, hi, BLOCK_N):
@@ -279,7 +307,7 @@ def _dq_key_blocks(
         v = _load_rows(v_base, offs_n, offs_d, n_k, head_dim, stride_vn, stride_vd, EVEN, UPCAST)
         _, ds = _backward_scores(
             q, k, v, do, lse, delta, offs_m, offs_n, mask_row, stride_mn, n_q, n_k, qk_scale,
-            CAUSAL, HAS_MASK, MASKED, PRECISION,
+            seed_bh, dropout_p, CAUSAL, HAS_MASK, MASKED, DROPOUT, PRECISION,
         )  # fmt: skip
         dq += tl.dot(ds.to(k.dtype), k, input_precision=PRECISION)
     return dq
@@ -294,9 +322,10 @@ def _attention_backward_dq(
     stride_mb, stride_mn,
     stride_dob, stride_doh, stride_dom, stride_dod,
     stride_gqb, stride_gqh, stride_gqm, stride_gqd,
-    n_heads, n_q, n_k, head_dim, qk_scale, scale,
+    n_heads, n_q, n_k, head_dim, qk_scale, scale, seed, dropout_p,
     CAUSAL: tl.constexpr, HAS_MASK: tl.constexpr, UPCAST: tl.constexpr,
     PRECISION: tl.constexpr, EVEN: tl.constexpr, MASK_OFF_DIAGONAL: tl.constexpr,
+    DROPOUT: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
 ):  # fmt: skip
     pid_m = tl.program_id(0)
@@ -321,18 +350,21 @@ def _attention_backward_dq(
         dq = _dq_key_blocks(
             dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, 0, full,
             stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
         dq = _dq_key_blocks(
             dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, full, hi,
             stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, True, EVEN, UPCAST, PRECISION, BLOCK_N,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, True, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
     else:
         dq = _dq_key_blocks(
             dq, q, do, lse, delta, k_base, v_base, mask_row, offs_m, offs_d, 0, n_k,
             stride_kn, stride_kd, stride_vn, stride_vd, stride_mn, n_q, n_k, head_dim, qk_scale,
-            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, UPCAST, PRECISION, BLOCK_N,
+            seed + pid_bh, dropout_p,
+            CAUSAL, HAS_MASK, MASK_OFF_DIAGONAL, EVEN, DROPOUT, UPCAST, PRECISION, BLOCK_N,
         )  # fmt: skip
 
     q_ok = (offs_m[:, None] < n_q) & (offs_d[None, :] < head_dim)
@@ -368,8 +400,12 @@ def _mask_args(mask: torch.Tensor | None, like: torch.Tensor):
     return as_bytes, as_bytes.stride(0), as_bytes.stride(1), True
 
 
-def forward(q, k, v, mask, causal: bool, scale: float):
-    """Launch the forward kernel; returns (output, lse) with lse in base 2, (B*H, n_q) fp32."""
+def forward(q, k, v, mask, causal: bool, scale: float, dropout_p: float = 0.0, seed: int = 0):
+    """Launch the forward kernel; returns (output, lse) with lse in base 2, (B*H, n_q) fp32.
+
+    With ``dropout_p > 0`` head ``h`` of batch ``b`` draws its dropout mask from
+    Philox with key ``seed + b * heads + h`` (see :func:`dropout_keep_mask`).
+    """
     batch, heads, n_q, head_dim = q.shape
     n_k = k.shape[2]
     out = allocate(q.shape, q.dtype, q.device)
@@ -383,17 +419,23 @@ def forward(q, k, v, mask, causal: bool, scale: float):
         q, k, v, mask_ptr, out, lse,
         *q.stride(), *k.stride(), *v.stride(), *out.stride(),
         stride_mb, stride_mn,
-        heads, n_q, n_k, head_dim, scale * LOG2E,
+        heads, n_q, n_k, head_dim, scale * LOG2E, seed, dropout_p,
         CAUSAL=causal, HAS_MASK=has_mask, UPCAST=needs_upcast(q.dtype),
-        PRECISION=dot_precision(q.dtype), **flags,
+        PRECISION=dot_precision(q.dtype), **flags, DROPOUT=dropout_p > 0.0,
         BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=block_d,
         num_warps=warps, num_stages=stages,
     )  # fmt: skip
     return out, lse
 
 
-def backward(grad_out, q, k, v, out, lse, mask, causal: bool, scale: float):
-    """Launch the two backward kernels; returns (dq, dk, dv) shaped like q, k, v."""
+def backward(
+    grad_out, q, k, v, out, lse, mask, causal: bool, scale: float,
+    dropout_p: float = 0.0, seed: int = 0,
+):  # fmt: skip
+    """Launch the two backward kernels; returns (dq, dk, dv) shaped like q, k, v.
+
+    ``dropout_p`` and ``seed`` must be the forward's: the kernels replay its mask.
+    """
     batch, heads, n_q, head_dim = q.shape
     n_k = k.shape[2]
     delta = (grad_out.float() * out.float()).sum(-1).reshape(batch * heads, n_q)
@@ -405,13 +447,13 @@ def backward(grad_out, q, k, v, out, lse, mask, causal: bool, scale: float):
     block_d = max(16, triton.next_power_of_2(head_dim))
     common = dict(
         CAUSAL=causal, HAS_MASK=has_mask, UPCAST=needs_upcast(q.dtype),
-        PRECISION=dot_precision(q.dtype),
+        PRECISION=dot_precision(q.dtype), DROPOUT=dropout_p > 0.0,
         **_shape_flags(n_q, n_k, head_dim, block_m, block_n, block_d, has_mask),
         BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_D=block_d,
         num_warps=warps, num_stages=stages,
     )  # fmt: skip
     inputs = (*q.stride(), *k.stride(), *v.stride(), stride_mb, stride_mn, *grad_out.stride())
-    sizes = (heads, n_q, n_k, head_dim, scale * LOG2E, scale)
+    sizes = (heads, n_q, n_k, head_dim, scale * LOG2E, scale, seed, dropout_p)
     _attention_backward_dkdv[(triton.cdiv(n_k, block_n), batch * heads)](
         q, k, v, mask_ptr, grad_out, lse, delta, dk, dv,
         *inputs, *dk.stride(), *dv.stride(), *sizes, **common,
@@ -420,3 +462,26 @@ def backward(grad_out, q, k, v, out, lse, mask, causal: bool, scale: float):
         q, k, v, mask_ptr, grad_out, lse, delta, dq, *inputs, *dq.stride(), *sizes, **common
     )
     return dq, dk, dv
+
+
+@triton.jit
+def _dropout_mask_kernel(OUT, seed, n_q, n_k, dropout_p,
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+    pid_m = tl.program_id(0)
+    pid_n = tl.program_id(1)
+    pid_bh = tl.program_id(2)
+    offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    kept = _dropout_keep(seed + pid_bh, offs_m, offs_n, n_k, dropout_p)
+    ptrs = OUT + pid_bh * n_q * n_k + offs_m[:, None] * n_k + offs_n[None, :]
+    tl.store(ptrs, kept.to(tl.int8), mask=(offs_m[:, None] < n_q) & (offs_n[None, :] < n_k))
+
+
+def dropout_keep_mask(seed: int, batch: int, heads: int, n_q: int, n_k: int,
+                      dropout_p: float, device) -> torch.Tensor:  # fmt: skip
+    """The bool (batch, heads, n_q, n_k) mask of kept probabilities that the
+    kernels draw for ``seed``: what a reference needs to check them exactly."""
+    out = torch.empty(batch, heads, n_q, n_k, dtype=torch.int8, device=device)
+    grid = (triton.cdiv(n_q, 32), triton.cdiv(n_k, 32), batch * heads)
+    _dropout_mask_kernel[grid](out, seed, n_q, n_k, dropout_p, BLOCK_M=32, BLOCK_N=32)
+    return out.bool()

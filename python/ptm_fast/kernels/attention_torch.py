@@ -19,6 +19,7 @@ def attention_reference(
     key_padding_mask: torch.Tensor | None = None,
     scale: float | None = None,
     dropout_p: float = 0.0,
+    dropout_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """softmax(q k^T * scale + masks) v, with the same conventions as the kernel.
 
@@ -26,7 +27,8 @@ def attention_reference(
     ``causal``, query i sees key j when j <= i + (n_k - n_q): a shorter query
     block is aligned to the end of the keys, as in incremental decoding.
     ``key_padding_mask`` is boolean (batch, n_k), True for real tokens. A query
-    that sees no key at all gets zeros, not NaN.
+    that sees no key at all gets zeros, not NaN. ``dropout_mask`` (bool, batch x
+    heads x n_q x n_k, True = kept) replaces the random draw, to check a kernel's.
     """
     n_q, n_k = q.shape[-2], k.shape[-2]
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
@@ -43,7 +45,9 @@ def attention_reference(
     scores = scores.masked_fill(~keep, float("-inf")).masked_fill(~sees_some_key, 0.0)
     probs = torch.softmax(scores, dim=-1)
     probs = torch.where(sees_some_key, probs, torch.zeros_like(probs))
-    if dropout_p > 0.0:
+    if dropout_p > 0.0 and dropout_mask is not None:
+        probs = torch.where(dropout_mask, probs / (1.0 - dropout_p), torch.zeros_like(probs))
+    elif dropout_p > 0.0:
         probs = torch.nn.functional.dropout(probs, p=dropout_p)
     return torch.matmul(probs, v)
 

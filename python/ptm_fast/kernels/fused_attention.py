@@ -64,12 +64,12 @@ def _check_inputs(q, k, v, key_padding_mask) -> None:
 
 class _TritonAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, key_padding_mask, causal, scale):
+    def forward(ctx, q, k, v, key_padding_mask, causal, scale, dropout_p=0.0, seed=0):
         from ptm_fast.kernels import _attention_triton as kernels
 
-        out, lse = kernels.forward(q, k, v, key_padding_mask, causal, scale)
+        out, lse = kernels.forward(q, k, v, key_padding_mask, causal, scale, dropout_p, seed)
         ctx.save_for_backward(q, k, v, out, lse, key_padding_mask)
-        ctx.causal, ctx.scale = causal, scale
+        ctx.causal, ctx.scale, ctx.dropout_p, ctx.seed = causal, scale, dropout_p, seed
         return out
 
     @staticmethod
@@ -78,9 +78,10 @@ class _TritonAttention(torch.autograd.Function):
 
         q, k, v, out, lse, key_padding_mask = ctx.saved_tensors
         dq, dk, dv = kernels.backward(
-            grad_out, q, k, v, out, lse, key_padding_mask, ctx.causal, ctx.scale
-        )
-        return dq, dk, dv, None, None, None
+            grad_out, q, k, v, out, lse, key_padding_mask, ctx.causal, ctx.scale,
+            ctx.dropout_p, ctx.seed,
+        )  # fmt: skip
+        return dq, dk, dv, None, None, None, None, None
 
 
 def attention(
@@ -103,10 +104,9 @@ def attention(
         key_padding_mask: bool (batch, seq_k), True for real tokens and False for
             padding (BERT's padded batches). A query that sees no key returns zeros.
         scale: defaults to 1 / sqrt(head_dim).
-        dropout_p: attention dropout. The Triton kernels have no dropout: with
-            ``dropout_p > 0`` the call takes the torch path on every backend,
-            which is torch's SDPA (on a GPU its fused flash or memory-efficient
-            kernels drop in-kernel, so training with dropout stays memory-linear).
+        dropout_p: attention dropout, applied inside the kernels: the mask comes
+            from Philox keyed by a seed drawn from torch's default generator (so
+            ``torch.manual_seed`` makes it repeatable), and the backward replays it.
         backend: ``"auto"`` (Triton for CUDA tensors when triton is installed,
             else torch), ``"triton"`` or ``"torch"``. The torch path is
             :func:`~ptm_fast.kernels.attention_torch.attention_torch` (torch's
@@ -122,6 +122,11 @@ def attention(
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     chosen = resolve_backend(backend, q, k, v)
-    if chosen == "torch" or dropout_p > 0.0:
+    # The dropout draw numbers each (query, key) pair of a head with an int32.
+    if chosen == "torch" or (dropout_p > 0.0 and q.shape[2] * k.shape[2] >= 2**31):
         return attention_torch(q, k, v, causal, key_padding_mask, scale, dropout_p)
-    return _TritonAttention.apply(q, k, v, key_padding_mask, causal, scale)
+    seed = 0
+    if dropout_p > 0.0:
+        heads_total = q.shape[0] * q.shape[1]
+        seed = int(torch.randint(0, 2**31 - 1 - heads_total, ()).item())
+    return _TritonAttention.apply(q, k, v, key_padding_mask, causal, scale, dropout_p, seed)
