@@ -7,6 +7,11 @@ accumulates dK and dV over the query blocks; a second one per query block
 accumulates dQ (no atomics, so results are deterministic). Scores are kept
 in base 2 (``qk_scale = scale * log2(e)``) so the kernels use ``exp2``.
 
+Each kernel walks its blocks in two runs when causal: blocks every query of
+the tile sees in full (no per-score mask, unless padding or a ragged last
+block needs one), then the blocks on the diagonal. Dropout draws one Philox
+number per (query, key) of a head, so the backward replays the forward's mask.
+
 Only plain pointer arithmetic and masked loads are used, so the kernels run
 on triton 3.6 through 3.9 and under ``TRITON_INTERPRET=1``.
 """
