@@ -22,9 +22,7 @@ from datetime import date
 import torch
 
 from ptm_fast import WordPieceTokenizer, assets
-from ptm_fast.bert import BertConfig
-from ptm_fast.bert_pretraining import pretrain_bert
-from ptm_fast.finetune import finetune_classifier
+from ptm_fast.bert import BertConfig, finetune_classifier, pretrain_bert
 from ptm_fast.training import TrainingConfig
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")

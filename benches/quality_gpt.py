@@ -21,10 +21,8 @@ import numpy as np
 import torch
 
 from ptm_fast import ByteLevelBPETokenizer, assets
-from ptm_fast.gpt import GPTConfig
-from ptm_fast.gpt_pretraining import TokenBlocks, pack_documents, pretrain_gpt
+from ptm_fast.gpt import GPTConfig, TokenBlocks, pack_documents, pretrain_gpt, zero_shot_classify
 from ptm_fast.training import TrainingConfig
-from ptm_fast.zero_shot import zero_shot_classify
 
 TOPICS = {"business": "business", "entertainment": "entertainment", "politics": "politics",
           "sports": "sport", "tech": "technology"}  # fmt: skip

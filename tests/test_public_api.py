@@ -16,7 +16,12 @@ LAZY = {
     "BertForTokenClassification": "ptm_fast.bert",
     "GPT": "ptm_fast.gpt",
     "GPTConfig": "ptm_fast.gpt",
-    "zero_shot_classify": "ptm_fast.zero_shot",
+    "mean_pooled_embeddings": "ptm_fast.bert",
+    "finetune_classifier": "ptm_fast.bert",
+    "read_labelled_table": "ptm_fast.bert",
+    "pretrain_bert": "ptm_fast.bert",
+    "zero_shot_classify": "ptm_fast.gpt",
+    "pretrain_gpt": "ptm_fast.gpt",
     "Trainer": "ptm_fast.training",
     "TrainingConfig": "ptm_fast.training",
 }

@@ -23,6 +23,11 @@ RUNTIME_FILES = [
     "ptm_fast/data/sample.txt",
     "ptm_fast/kernels/__init__.py",
     "ptm_fast/kernels/_backend.py",
+    "ptm_fast/tokenizers/__init__.py",
+    "ptm_fast/word2vec/__init__.py",
+    "ptm_fast/bert/__init__.py",
+    "ptm_fast/gpt/__init__.py",
+    "ptm_fast/training/__init__.py",
 ]
 IMPORT_CHECK = """
 import sys, ptm_fast, ptm_fast.kernels

@@ -2,7 +2,9 @@
 
 Tokenizers and data pipelines run in a Rust core (``ptm_fast._core``, private);
 the Transformer layers run on Triton kernels (``ptm_fast.kernels``) with a
-plain-torch path where there is no GPU. This package is the public API.
+plain-torch path where there is no GPU. This package is the public API, one
+subpackage per family, as ``rust/src/`` is: ``tokenizers``, ``word2vec``,
+``bert``, ``gpt``, with ``training`` and ``kernels`` shared by the models.
 
 Importing it needs only numpy: torch and triton are imported by the parts that
 use them, when they are used. The model classes below (``ptm_fast.BertConfig``,
@@ -14,21 +16,20 @@ from typing import Any
 
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, MissingFileError, __version__
-from ptm_fast.bpe import ByteLevelBPETokenizer
-from ptm_fast.keyed_vectors import KeyedVectors
-from ptm_fast.text import count_words, count_words_in_file, pre_tokenize
-from ptm_fast.word2vec import Word2Vec
-from ptm_fast.wordpiece import Encoding, WordPieceTokenizer
+from ptm_fast.text import count_words, count_words_in_file
+from ptm_fast.tokenizers import ByteLevelBPETokenizer, Encoding, WordPieceTokenizer, pre_tokenize
+from ptm_fast.word2vec import KeyedVectors, Word2Vec
 
 # Names that need torch, loaded on first access (PEP 562).
 _LAZY = {
     **dict.fromkeys(
         ["BertConfig", "BertModel", "BertForPreTraining", "BertForMaskedLM",
-         "BertForSequenceClassification", "BertForTokenClassification"],
+         "BertForSequenceClassification", "BertForTokenClassification",
+         "mean_pooled_embeddings", "finetune_classifier", "read_labelled_table",
+         "pretrain_bert"],
         "ptm_fast.bert",
     ),
-    **dict.fromkeys(["GPT", "GPTConfig"], "ptm_fast.gpt"),
-    "zero_shot_classify": "ptm_fast.zero_shot",
+    **dict.fromkeys(["GPT", "GPTConfig", "zero_shot_classify", "pretrain_gpt"], "ptm_fast.gpt"),
     **dict.fromkeys(["Trainer", "TrainingConfig"], "ptm_fast.training"),
 }  # fmt: skip
 

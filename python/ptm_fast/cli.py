@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _training_config(args, **defaults):
-    from ptm_fast.training import TrainingConfig
+    from ptm_fast.training.trainer import TrainingConfig
 
     return TrainingConfig(
         epochs=args.epochs,
@@ -111,7 +111,7 @@ def _training_config(args, **defaults):
 
 
 def run_finetune(args) -> int:
-    from ptm_fast.finetune import finetune_classifier, read_labelled_table
+    from ptm_fast.bert.finetuning import finetune_classifier, read_labelled_table
 
     texts, labels = read_labelled_table(args.train, args.text_col, args.label_col)
     valid_texts = valid_labels = None
@@ -141,9 +141,9 @@ def run_finetune(args) -> int:
 
 
 def run_pretrain(args) -> int:
-    from ptm_fast import WordPieceTokenizer
-    from ptm_fast.bert import BertConfig
-    from ptm_fast.bert_pretraining import pretrain_bert, read_documents
+    from ptm_fast.bert.modeling import BertConfig
+    from ptm_fast.bert.pretraining import pretrain_bert, read_documents
+    from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
 
     tokenizer = WordPieceTokenizer.from_pretrained(args.vocab)
     config = BertConfig(
@@ -199,7 +199,7 @@ def corpus_documents(spec: str) -> list[str]:
         from ptm_fast import assets
 
         return assets.real_corpus_documents()
-    from ptm_fast.bert_pretraining import read_documents
+    from ptm_fast.bert.pretraining import read_documents
 
     return ["\n".join(sentences) for sentences in read_documents(spec)]
 
@@ -207,8 +207,8 @@ def corpus_documents(spec: str) -> list[str]:
 def run_gpt_pretrain(args) -> int:
     import tempfile
 
-    from ptm_fast.gpt import GPTConfig
-    from ptm_fast.gpt_pretraining import TokenBlocks, pack_documents, pretrain_gpt
+    from ptm_fast.gpt.modeling import GPTConfig
+    from ptm_fast.gpt.pretraining import TokenBlocks, pack_documents, pretrain_gpt
 
     bpe = load_bpe(args.tokenizer)
     with tempfile.TemporaryDirectory() as scratch:
@@ -239,7 +239,7 @@ def run_gpt_pretrain(args) -> int:
 def run_gpt_generate(args) -> int:
     import torch
 
-    from ptm_fast.gpt import GPT
+    from ptm_fast.gpt.modeling import GPT
 
     model = GPT.from_pretrained(args.model).eval()
     bpe = load_bpe(args.model)

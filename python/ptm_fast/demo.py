@@ -133,8 +133,8 @@ def step_bert() -> None:
     import torch
 
     from ptm_fast import assets
-    from ptm_fast.finetune import finetune_classifier
-    from ptm_fast.training import TrainingConfig
+    from ptm_fast.bert.finetuning import finetune_classifier
+    from ptm_fast.training.trainer import TrainingConfig
 
     reviews = [(c, t) for c, t in assets.rotten_tomatoes() if c in ("fresh", "rotten")]
     order = np.random.default_rng(0).permutation(len(reviews))[:2500]
@@ -165,10 +165,10 @@ def step_gpt() -> None:
     import torch
 
     from ptm_fast import ByteLevelBPETokenizer, assets
-    from ptm_fast.gpt import GPTConfig
-    from ptm_fast.gpt_pretraining import TokenBlocks, pack_documents, pretrain_gpt
-    from ptm_fast.training import TrainingConfig
-    from ptm_fast.zero_shot import zero_shot_classify
+    from ptm_fast.gpt.modeling import GPTConfig
+    from ptm_fast.gpt.pretraining import TokenBlocks, pack_documents, pretrain_gpt
+    from ptm_fast.gpt.zero_shot import zero_shot_classify
+    from ptm_fast.training.trainer import TrainingConfig
 
     documents = assets.real_corpus_documents()
     start = time.perf_counter()

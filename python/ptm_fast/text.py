@@ -1,7 +1,6 @@
-"""Word-level text utilities backed by the Rust core.
-
-These are the first stage that the tokenizers and the Word2Vec vocabulary
-build on: splitting text into words and counting words in a corpus.
+"""Word counting backed by the Rust core: the first look at a corpus, and what
+``ptm count-words`` prints. (Splitting text for BERT is
+:func:`ptm_fast.tokenizers.pre_tokenize`.)
 """
 
 from __future__ import annotations
@@ -10,21 +9,6 @@ import os
 from collections.abc import Iterable
 
 from ptm_fast import _core
-
-
-def pre_tokenize(text: str) -> list[tuple[str, tuple[int, int]]]:
-    """Split ``text`` on whitespace and punctuation, as BERT's tokenizer does first.
-
-    Whitespace is dropped; every punctuation mark (Unicode P* categories and
-    the ASCII symbols such as ``$`` and ``+``) becomes a piece of its own.
-    Returns ``(piece, (start, end))`` pairs where ``text[start:end] == piece``.
-
-    >>> pre_tokenize("Hello, world!")
-    [('Hello', (0, 5)), (',', (5, 6)), ('world', (7, 12)), ('!', (12, 13))]
-    """
-    if not isinstance(text, str):
-        raise TypeError(f"pre_tokenize expects a str, got {type(text).__name__}")
-    return _core.pre_tokenize(text)
 
 
 def count_words(lines: Iterable[str]) -> list[tuple[str, int]]:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_fast import checkpoint
+from ptm_fast import _io
 from ptm_fast.kernels import attention, ffn
 
 _ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu",
@@ -242,16 +242,16 @@ class GPT(nn.Module):
         Every shape is checked; a mismatch raises ValueError naming the tensor and
         both shapes.
         """
-        config = GPTConfig.from_dict({**checkpoint.load_config_json(model_dir), **config_overrides})
+        config = GPTConfig.from_dict({**_io.load_config_json(model_dir), **config_overrides})
         model = cls(config)
         weights = {}
-        for name, tensor in checkpoint.load_weights(model_dir).items():
+        for name, tensor in _io.load_weights(model_dir).items():
             if name.endswith((".attn.bias", ".attn.masked_bias")):
                 continue  # causal-mask buffers of older checkpoints
             weights[
                 name if name.startswith(("transformer.", "lm_head.")) else f"transformer.{name}"
             ] = tensor
-        missing, unexpected = checkpoint.check_and_assign(model, weights, str(model_dir))
+        missing, unexpected = _io.check_and_assign(model, weights, str(model_dir))
         model.lm_head.weight = model.transformer.wte.weight
         missing = [m for m in missing if m != "lm_head.weight"]
         model.loading_info = {"missing": missing, "unexpected": unexpected}
@@ -263,9 +263,9 @@ class GPT(nn.Module):
         """Write ``config.json`` and ``model.safetensors`` that ``transformers`` loads."""
         model_dir = Path(model_dir)
         tensors = {k: v for k, v in self.state_dict().items() if k != "lm_head.weight"}
-        checkpoint.save_safetensors(tensors, model_dir / "model.safetensors")
+        _io.save_safetensors(tensors, model_dir / "model.safetensors")
         values = {**self.config.to_dict(), "architectures": ["GPT2LMHeadModel"]}
-        checkpoint.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
+        _io.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
 
     # --- generation ------------------------------------------------------------
 
@@ -296,7 +296,7 @@ class GPT(nn.Module):
         occur twice; ``repetition_penalty`` > 1 discourages tokens already present.
         Returns (batch, prompt + generated) ids.
         """
-        from ptm_fast.generation import LogitsRules, check_generation_args
+        from ptm_fast.gpt.generation import LogitsRules, check_generation_args
 
         check_generation_args(self, input_ids, max_new_tokens, temperature, top_k, top_p)
         rules = LogitsRules(temperature, top_k, top_p, do_sample, no_repeat_ngram_size,

@@ -6,12 +6,13 @@ evaluation each epoch, a progress bar with loss and throughput, atomic
 checkpoints with exact resume, and data-parallel training when launched by
 ``torchrun`` (DDP over gloo on CPU, NCCL on GPU).
 
-The data is a function ``batches(epoch) -> iterable of dicts of tensors``: it
-must give the same batches for the same epoch, which is what makes resuming
-exact (the loop skips the batches a checkpoint has already seen). Each batch
-is a *global* batch; under DDP every process takes its own contiguous slice.
+The data is an :class:`~ptm_fast.training.data.EpochBatches`: the batches of
+each epoch (dicts of tensors) with their count. It must give the same batches
+for the same epoch, which is what makes resuming exact (the loop skips the
+batches a checkpoint has already seen). Each batch is a *global* batch; under
+DDP every process takes its own contiguous slice.
 
->>> trainer = Trainer(model, TrainingConfig(epochs=3, lr=2e-5), batches, evaluate=evaluate)
+>>> trainer = Trainer(model, TrainingConfig(epochs=3, lr=2e-5), data, evaluate=evaluate)
 >>> history = trainer.train()        # doctest: +SKIP
 """
 
@@ -24,7 +25,7 @@ import io
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ptm_fast.checkpoint import atomic_write_bytes
-from ptm_fast.progress import Progress
+from ptm_fast._io import atomic_write_bytes
+from ptm_fast._progress import Progress
+from ptm_fast.training.data import EpochBatches
 
 Batch = dict[str, torch.Tensor]
 
@@ -144,24 +146,25 @@ class Trainer:
         self,
         model: nn.Module,
         config: TrainingConfig,
-        batches: Callable[[int], Iterable[Batch]],
-        steps_per_epoch: int,
+        data: EpochBatches,
         evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
         device: str | torch.device | None = None,
         tokens_in: Callable[[Batch], int] | None = None,
     ):
         """
         Args:
-            batches: ``batches(epoch)`` yields the epoch's global batches, the same
-                ones every time it is called with that epoch.
-            steps_per_epoch: how many batches ``batches(epoch)`` yields.
+            data: ``data(epoch)`` yields the epoch's global batches, the same ones
+                every time it is called with that epoch; ``len(data)`` of them.
             evaluate: called on the bare model after each epoch; its figures are
                 printed and kept in ``self.evaluations``.
             tokens_in: counts a batch's tokens for the throughput figure (default:
                 the sum of ``attention_mask``, else the size of ``input_ids``).
         """
-        if steps_per_epoch < 1:
-            raise ValueError("there is nothing to train on: the data yields no batch")
+        if not isinstance(data, EpochBatches):
+            raise TypeError(
+                "data must be an EpochBatches (the batches of an epoch with their count), "
+                f"got {type(data).__name__}; wrap a function with EpochBatches(make, steps)"
+            )
         self.config = config
         self.dist = Distributed.from_environment()
         if device is None:
@@ -170,9 +173,9 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.model = model.to(self.device)
         self.wrapped: nn.Module = self.model  # the DDP wrapper while train() runs
-        self.batches, self.steps_per_epoch, self.evaluate = batches, steps_per_epoch, evaluate
+        self.data, self.steps_per_epoch, self.evaluate = data, len(data), evaluate
         self.tokens_in = tokens_in or _count_tokens
-        self.total_steps = config.epochs * steps_per_epoch // config.grad_accum_steps
+        self.total_steps = config.epochs * self.steps_per_epoch // config.grad_accum_steps
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
         self.optimizer = torch.optim.AdamW(
@@ -284,7 +287,7 @@ class Trainer:
         running, tokens, seen = 0.0, 0, 0  # for the progress bar: this run's part of the epoch
         step_loss = 0.0  # summed over the micro-batches of the current optimizer step
         start = time.perf_counter()
-        for index, batch in enumerate(self.batches(self.epoch)):
+        for index, batch in enumerate(self.data(self.epoch)):
             if index < self.batch_in_epoch:
                 continue  # consumed before the checkpoint this run resumed from
             if self.step >= self.total_steps:

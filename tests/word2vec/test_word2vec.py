@@ -385,7 +385,7 @@ def test_torch_backend_learns_the_topics(sg):
 
 def test_torch_module_loss_matches_the_formula():
     torch = pytest.importorskip("torch")
-    from ptm_fast.word2vec_torch import NegativeSamplingWord2Vec
+    from ptm_fast.word2vec.torch_backend import NegativeSamplingWord2Vec
 
     rng = np.random.default_rng(0)
     module = NegativeSamplingWord2Vec(10, 4)

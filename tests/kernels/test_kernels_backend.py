@@ -9,7 +9,7 @@ import ptm_fast
 from ptm_fast import kernels
 
 torch = pytest.importorskip("torch")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_top_level_kernels_folder_is_the_package_source():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ptm_fast.training import Trainer, TrainingConfig, lr_multiplier, parameter_groups
+from ptm_fast.training import EpochBatches, Trainer, TrainingConfig, lr_multiplier, parameter_groups
 
 from ddp_worker import tiny_batches, tiny_model
 
@@ -43,7 +43,7 @@ def test_no_weight_decay_on_biases_and_layer_norms():
 def test_training_lowers_the_loss():
     model = tiny_model()
     config = TrainingConfig(epochs=6, lr=3e-3, warmup_ratio=0.1, log_every=1, progress=False)
-    history = Trainer(model, config, tiny_batches, steps_per_epoch=4, device="cpu").train()
+    history = Trainer(model, config, EpochBatches(tiny_batches, 4), device="cpu").train()
     first, last = history[0]["loss"], min(h["loss"] for h in history[-4:])
     assert last < first * 0.8, (first, last)
 
@@ -69,7 +69,7 @@ def test_resume_gives_the_same_run(tmp_path):
             epochs=2, lr=1e-3, log_every=1, progress=False,
             checkpoint_dir=checkpoint_dir, checkpoint_every=3,
         )  # fmt: skip
-        trainer = Trainer(model, config, batches, steps_per_epoch=4, device="cpu")
+        trainer = Trainer(model, config, EpochBatches(batches, 4), device="cpu")
         return trainer.train(), model
 
     straight, straight_model = run(None)
@@ -87,7 +87,7 @@ def test_resume_gives_the_same_run(tmp_path):
 
 def test_no_batches_is_a_clear_error():
     with pytest.raises(ValueError, match="nothing to train"):
-        Trainer(tiny_model(), TrainingConfig(), lambda epoch: [], steps_per_epoch=0)
+        Trainer(tiny_model(), TrainingConfig(), EpochBatches(lambda epoch: [], 0))
 
 
 def test_missing_labels_is_a_clear_error():
@@ -97,7 +97,7 @@ def test_missing_labels_is_a_clear_error():
             yield batch
 
     trainer = Trainer(
-        tiny_model(), TrainingConfig(progress=False), unlabelled, steps_per_epoch=4, device="cpu"
+        tiny_model(), TrainingConfig(progress=False), EpochBatches(unlabelled, 4), device="cpu"
     )
     with pytest.raises(ValueError, match="no loss"):
         trainer.train()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
+
+from ptm_fast._io import atomic_file
 
 __all__ = ["KeyedVectors"]
 
@@ -282,7 +282,7 @@ class KeyedVectors:
         for key in self.index_to_key:
             if not key or any(c.isspace() for c in key):
                 raise ValueError(f"word {key!r} is empty or holds whitespace: not storable")
-        with _atomic_writer(path) as f:
+        with atomic_file(path) as f:
             f.write(f"{len(self)} {self.vector_size}\n".encode())
             if binary:
                 for key, row in zip(self.index_to_key, vectors, strict=True):
@@ -360,29 +360,6 @@ def _read_binary(f, path, count: int, size: int, keys: list[str], vectors: np.nd
             )
         keys.append(word.decode("utf-8"))
         vectors[i] = np.frombuffer(data, dtype="<f4")
-
-
-class _atomic_writer:
-    """Open a temporary file next to ``path``; rename it over ``path`` on success."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    def __enter__(self):
-        fd, name = tempfile.mkstemp(
-            prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent
-        )
-        self.tmp = Path(name)
-        self.file = os.fdopen(fd, "wb")
-        return self.file
-
-    def __exit__(self, kind, value, tb):
-        self.file.close()
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
-        return False
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ptm_fast.gpt import GPTConfig
-from ptm_fast.gpt_pretraining import TokenBlocks, load_tokens, pretrain_gpt, unigram_loss
+from ptm_fast.gpt.pretraining import TokenBlocks, load_tokens, pretrain_gpt, unigram_loss
 from ptm_fast.training import TrainingConfig
 
 
@@ -73,7 +73,7 @@ def test_a_tiny_gpt_learns_far_below_the_uniform_loss():
 
 def test_packed_file_holds_each_document_then_end_of_text(tmp_path):
     from ptm_fast import ByteLevelBPETokenizer, assets
-    from ptm_fast.gpt_pretraining import pack_documents
+    from ptm_fast.gpt.pretraining import pack_documents
 
     bpe = ByteLevelBPETokenizer.from_tiktoken(assets.gpt2_ranks_path(), {"<|endoftext|>": 50256})
     # Blank lines separate documents in the file form, so none inside one.

@@ -4,7 +4,7 @@ The recipe of the original paper's fine-tuning: our WordPiece encodings,
 AdamW at 2e-5 with linear warmup and decay, gradient clipping at 1.0, and
 accuracy plus macro-F1 on a validation set after every epoch.
 
->>> from ptm_fast.finetune import read_labelled_table, finetune_classifier
+>>> from ptm_fast.bert import read_labelled_table, finetune_classifier
 >>> texts, labels = read_labelled_table("reviews.csv", "text", "label")   # doctest: +SKIP
 >>> result = finetune_classifier("all-MiniLM-L6-v2/", texts, labels)      # doctest: +SKIP
 >>> result.evaluations[-1]                                                  # doctest: +SKIP
@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from ptm_fast._core import MissingFileError
-from ptm_fast.bert import BertForSequenceClassification
-from ptm_fast.metrics import accuracy, macro_f1
-from ptm_fast.training import Trainer, TrainingConfig
+from ptm_fast.bert.modeling import BertForSequenceClassification
+from ptm_fast.training.data import EpochBatches, seeded_split
+from ptm_fast.training.metrics import accuracy, macro_f1
+from ptm_fast.training.trainer import Trainer, TrainingConfig
 
 
 def read_labelled_table(
@@ -63,15 +64,6 @@ def read_labelled_table(
         texts.append(str(row.get(text_col) or ""))
         labels.append(str(label))
     return texts, labels
-
-
-def split_indices(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A seeded shuffle of range(n) cut into (train, valid)."""
-    if not 0.0 < valid_fraction < 1.0:
-        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
-    order = np.random.default_rng(seed).permutation(n)
-    cut = round(n * (1.0 - valid_fraction))
-    return order[:cut], order[cut:]
 
 
 @dataclass
@@ -137,7 +129,7 @@ def finetune_classifier(
     training. With ``output_dir`` the model, its config (with the label names)
     and the tokenizer files are saved there.
     """
-    from ptm_fast import WordPieceTokenizer
+    from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
 
     config = config or TrainingConfig(epochs=3, lr=2e-5, warmup_ratio=0.1, max_grad_norm=1.0)
     if len(train_texts) != len(train_labels):
@@ -145,7 +137,7 @@ def finetune_classifier(
     if not train_texts:
         raise ValueError("there are no training examples")
     if valid_texts is None:
-        train_rows, valid_rows = split_indices(len(train_texts), valid_fraction, config.seed)
+        train_rows, valid_rows = seeded_split(len(train_texts), valid_fraction, config.seed)
         valid_texts = [train_texts[i] for i in valid_rows]
         valid_labels = [train_labels[i] for i in valid_rows]
         train_texts = [train_texts[i] for i in train_rows]
@@ -167,15 +159,12 @@ def finetune_classifier(
 
     id2label = dict(enumerate(label_names))
     model = BertForSequenceClassification.from_pretrained(model_dir, id2label=id2label)
-    steps_per_epoch = len(train) // batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"{len(train)} training examples do not fill one batch of {batch_size}")
-
-    def batches(epoch: int):
-        order = torch.from_numpy(np.random.default_rng(config.seed + epoch).permutation(len(train)))
-        for step in range(steps_per_epoch):
-            rows = order[step * batch_size : (step + 1) * batch_size]
-            yield {**train.batch(rows), "labels": y_train[rows]}
+    data = EpochBatches.shuffled(
+        len(train),
+        batch_size,
+        config.seed,
+        lambda rows: {**train.batch(torch.from_numpy(rows)), "labels": y_train[rows]},
+    )
 
     def evaluate(model) -> dict[str, float]:
         predicted = predict(model, valid)
@@ -185,7 +174,7 @@ def finetune_classifier(
         }
 
     start = time.perf_counter()
-    trainer = Trainer(model, config, batches, steps_per_epoch, evaluate=evaluate)
+    trainer = Trainer(model, config, data, evaluate=evaluate)
     trainer.train()
     seconds = time.perf_counter() - start
     if output_dir is not None:

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from ptm_fast.generation import banned_next_tokens
 from ptm_fast.gpt import GPT, GPTConfig
+from ptm_fast.gpt.generation import banned_next_tokens
 
 transformers = pytest.importorskip("transformers")
 
@@ -174,7 +174,7 @@ class CharTokenizer:
 
 
 def test_zero_shot_scores_are_the_label_log_likelihoods():
-    from ptm_fast.zero_shot import label_scores, zero_shot_classify
+    from ptm_fast.gpt.zero_shot import label_scores, zero_shot_classify
 
     torch.manual_seed(0)
     model = GPT(small_config()).eval()
@@ -191,14 +191,14 @@ def test_zero_shot_scores_are_the_label_log_likelihoods():
 
 
 def test_zero_shot_template_must_hold_both_fields():
-    from ptm_fast.zero_shot import zero_shot_classify
+    from ptm_fast.gpt.zero_shot import zero_shot_classify
 
     with pytest.raises(ValueError, match="template"):
         zero_shot_classify(GPT(small_config()), CharTokenizer(), ["a"], ["b", "c"], "{label}")
 
 
 def test_channel_form_scores_the_text_given_the_label():
-    from ptm_fast.zero_shot import label_scores
+    from ptm_fast.gpt.zero_shot import label_scores
 
     torch.manual_seed(0)
     model = GPT(small_config()).eval()
@@ -212,7 +212,7 @@ def test_channel_form_scores_the_text_given_the_label():
 
 
 def test_calibration_subtracts_the_content_free_scores():
-    from ptm_fast.zero_shot import label_scores, zero_shot_classify
+    from ptm_fast.gpt.zero_shot import label_scores, zero_shot_classify
 
     torch.manual_seed(0)
     model = GPT(small_config()).eval()

@@ -138,8 +138,9 @@ def pretrain_gpt(
 
     ``steps_per_epoch`` defaults to one pass worth of tokens over the training split.
     """
-    from ptm_fast.gpt import GPT
-    from ptm_fast.training import Trainer
+    from ptm_fast.gpt.modeling import GPT
+    from ptm_fast.training.data import EpochBatches
+    from ptm_fast.training.trainer import Trainer
 
     if config.n_positions < blocks.block_size:
         raise ValueError(f"block_size {blocks.block_size} exceeds n_positions {config.n_positions}")
@@ -150,8 +151,7 @@ def pretrain_gpt(
     trainer = Trainer(
         model,
         training,
-        blocks.epoch_batches(batch_size, steps, training.seed),
-        steps,
+        EpochBatches(blocks.epoch_batches(batch_size, steps, training.seed), steps),
         evaluate=lambda m: evaluate_lm(m, blocks),
         tokens_in=lambda batch: batch["input_ids"].numel(),
     )

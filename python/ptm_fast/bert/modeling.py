@@ -6,7 +6,7 @@ Module and parameter names follow the HF checkpoint layout
 and no renaming table, and ``save_pretrained`` writes folders ``transformers``
 loads back.
 
->>> from ptm_fast.bert import BertModel           # doctest: +SKIP
+>>> from ptm_fast.bert import BertModel                    # doctest: +SKIP
 >>> model = BertModel.from_pretrained("all-MiniLM-L6-v2/")
 >>> out = model(input_ids, attention_mask=mask)   # out.last_hidden_state: (batch, seq, hidden)
 """
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_fast import checkpoint
+from ptm_fast import _io
 from ptm_fast.kernels import attention, ffn
 
 # HF's names for the activations our fused FFN provides.
@@ -89,7 +89,7 @@ class BertConfig:
     @classmethod
     def from_json(cls, path: str | os.PathLike) -> BertConfig:
         """Read a HF ``config.json`` (or the folder holding one)."""
-        return cls.from_dict(checkpoint.load_config_json(path))
+        return cls.from_dict(_io.load_config_json(path))
 
     def to_dict(self) -> dict[str, Any]:
         values = {**self.extra, **dataclasses.asdict(self)}
@@ -272,12 +272,10 @@ class BertPreTrainedModel(nn.Module):
         ``model.loading_info``; checkpoint tensors the model has no place for
         are listed too.
         """
-        config = BertConfig.from_dict(
-            {**checkpoint.load_config_json(model_dir), **config_overrides}
-        )
+        config = BertConfig.from_dict({**_io.load_config_json(model_dir), **config_overrides})
         model = cls(config)
-        weights = cls._rename(checkpoint.load_weights(model_dir))
-        missing, unexpected = checkpoint.check_and_assign(model, weights, str(model_dir))
+        weights = cls._rename(_io.load_weights(model_dir))
+        missing, unexpected = _io.check_and_assign(model, weights, str(model_dir))
         model.tie_weights()
         missing = [name for name in missing if name not in model._tied_names()]
         model.loading_info = {"missing": missing, "unexpected": unexpected}
@@ -298,9 +296,9 @@ class BertPreTrainedModel(nn.Module):
         model_dir = Path(model_dir)
         tied = self._tied_names()
         tensors = {k: v for k, v in self.state_dict().items() if k not in tied}
-        checkpoint.save_safetensors(tensors, model_dir / "model.safetensors")
+        _io.save_safetensors(tensors, model_dir / "model.safetensors")
         values = {**self.config.to_dict(), "architectures": [type(self).__name__]}
-        checkpoint.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
+        _io.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
 
 
 class BertModel(BertPreTrainedModel):

@@ -1,6 +1,6 @@
 """Trains a tiny BERT classifier for a few steps and saves its parameters.
 
-Run directly (one process) or under torchrun (several); tests/test_training.py
+Run directly (one process) or under torchrun (several); tests/training/test_trainer.py
 compares the two. Usage: python ddp_worker.py OUT.pt
 """
 
@@ -9,7 +9,7 @@ import sys
 import torch
 
 from ptm_fast.bert import BertConfig, BertForSequenceClassification
-from ptm_fast.training import Trainer, TrainingConfig
+from ptm_fast.training import EpochBatches, Trainer, TrainingConfig
 
 
 def tiny_batches(epoch: int, steps: int = 4, batch: int = 8, seq: int = 12):
@@ -38,7 +38,7 @@ def tiny_model(seed: int = 0) -> BertForSequenceClassification:
 def main(out: str) -> None:
     model = tiny_model()
     config = TrainingConfig(epochs=2, lr=1e-3, warmup_ratio=0.25, progress=False)
-    Trainer(model, config, tiny_batches, steps_per_epoch=4, device="cpu").train()
+    Trainer(model, config, EpochBatches(tiny_batches, 4), device="cpu").train()
     if int(torch.distributed.get_rank() if torch.distributed.is_initialized() else 0) == 0:
         torch.save(model.state_dict(), out)
 

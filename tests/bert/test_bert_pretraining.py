@@ -5,7 +5,7 @@ import pytest
 
 from ptm_fast import WordPieceTokenizer, assets
 from ptm_fast.bert import BertConfig
-from ptm_fast.bert_pretraining import (
+from ptm_fast.bert.pretraining import (
     Masker,
     PretrainingData,
     pretrain_bert,

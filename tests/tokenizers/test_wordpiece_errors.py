@@ -108,7 +108,7 @@ def test_every_public_name_has_a_docstring():
     import inspect
 
     import ptm_fast
-    from ptm_fast import wordpiece
+    from ptm_fast.tokenizers import wordpiece
 
     assert wordpiece.__doc__
     for cls in (ptm_fast.WordPieceTokenizer, ptm_fast.Encoding):

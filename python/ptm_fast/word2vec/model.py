@@ -27,7 +27,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ptm_fast import _core
-from ptm_fast.keyed_vectors import KeyedVectors, _atomic_writer
+from ptm_fast._io import atomic_file
+from ptm_fast.word2vec.keyed_vectors import KeyedVectors
 
 __all__ = ["Word2Vec"]
 
@@ -299,7 +300,7 @@ class Word2Vec:
         bar = _ProgressBar(label) if show else None
         try:
             if self.backend == "torch":
-                from ptm_fast.word2vec_torch import train_torch
+                from ptm_fast.word2vec.torch_backend import train_torch
 
                 report = train_torch(
                     self,
@@ -399,7 +400,7 @@ class Word2Vec:
             "vectors": np.ascontiguousarray(self.wv.vectors, dtype=np.float32),
             "syn1neg": np.ascontiguousarray(self.syn1neg, dtype=np.float32),
         }
-        with _atomic_writer(path) as f, zipfile.ZipFile(f, "w") as z:
+        with atomic_file(path) as f, zipfile.ZipFile(f, "w") as z:
             z.writestr("header.json", json.dumps(header))
             for name, array in arrays.items():
                 buffer = io.BytesIO()

@@ -15,7 +15,7 @@ from ptm_fast.bert import (
     BertModel,
     mean_pooled_embeddings,
 )
-from ptm_fast.finetune import finetune_classifier, read_labelled_table
+from ptm_fast.bert.finetuning import finetune_classifier, read_labelled_table
 from ptm_fast.training import TrainingConfig
 
 transformers = pytest.importorskip("transformers")

@@ -1,0 +1,84 @@
+"""The argument checks every public entry point shares, so errors read the same everywhere.
+
+Each check returns the value in the form the Rust core takes, or raises
+``TypeError`` (wrong kind of value) / ``ValueError`` (right kind, bad value)
+naming the argument and the value it got.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+# More threads than this is a typo, not a machine: the OS would refuse them.
+MAX_THREADS = 1024
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def integer(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``; bools and floats are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def positive_int(name: str, value: Any) -> int:
+    return integer(name, value, minimum=1)
+
+
+def optional_int(name: str, value: Any, minimum: int = 0) -> int | None:
+    return None if value is None else integer(name, value, minimum=minimum)
+
+
+def number(name: str, value: Any, low: float | None = None, high: float | None = None) -> float:
+    """``value`` as a finite float in ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return value
+
+
+def num_threads(value: Any, name: str = "num_threads") -> int | None:
+    """A thread count: None (every core) or 1..MAX_THREADS."""
+    return None if value is None else integer(name, value, minimum=1, maximum=MAX_THREADS)
+
+
+def text(value: Any, name: str = "text") -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    return value
+
+
+def texts(value: Any, name: str = "texts") -> list[str]:
+    """A list of str; a single str (a common slip) is refused rather than split into letters."""
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be a list of str, not a single {type(value).__name__}")
+    items = list(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise TypeError(f"{name}[{i}] must be a str, got {type(item).__name__}")
+    return items
+
+
+def path(value: Any, name: str = "path") -> str:
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return os.fspath(value)

@@ -1,0 +1,85 @@
+"""The one training data protocol: the batches of every epoch, and how many there are.
+
+Every trainer in ptm_fast (fine-tuning, BERT and GPT pretraining, and the
+multi-task and continual trainers built on them) takes an
+:class:`EpochBatches`. It pairs the function that makes an epoch's batches
+with their count, and checks that they agree, so a schedule is never planned
+for a different number of steps than the data yields.
+
+>>> data = EpochBatches.shuffled(1000, 32, seed=0, take=lambda rows: {"x": rows})
+>>> len(data)                 # batches per epoch (the last partial batch is dropped)
+31
+>>> first = next(iter(data(0)))   # epoch 0's batches: the same for the same epoch
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+Batch = dict[str, Any]  # names to tensors (or arrays), as a model's forward takes them
+
+
+class EpochBatches:
+    """``data(epoch)`` yields that epoch's batches; ``len(data)`` says how many.
+
+    ``make(epoch)`` must give the same batches every time it is called with the
+    same epoch: that is what makes resuming from a checkpoint exact.
+    """
+
+    def __init__(self, make: Callable[[int], Iterable[Batch]], steps_per_epoch: int):
+        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int | np.integer):
+            raise TypeError(f"steps_per_epoch must be an int, got {type(steps_per_epoch).__name__}")
+        if steps_per_epoch < 1:
+            raise ValueError("there is nothing to train on: the data yields no batch")
+        self._make = make
+        self.steps_per_epoch = int(steps_per_epoch)
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def __call__(self, epoch: int) -> Iterator[Batch]:
+        count = 0
+        for batch in self._make(epoch):
+            count += 1
+            if count > self.steps_per_epoch:
+                raise ValueError(
+                    f"epoch {epoch} yields more than the {self.steps_per_epoch} batches it declared"
+                )
+            yield batch
+        if count < self.steps_per_epoch:
+            raise ValueError(
+                f"epoch {epoch} yielded {count} batches, not the {self.steps_per_epoch} declared"
+            )
+
+    @classmethod
+    def shuffled(
+        cls, num_examples: int, batch_size: int, seed: int, take: Callable[[np.ndarray], Batch]
+    ) -> EpochBatches:
+        """Batches of ``take(rows)`` over a fresh seeded shuffle of the examples every epoch.
+
+        The last partial batch of an epoch is dropped; ``rows`` is an int64 array.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        steps = num_examples // batch_size
+        if steps == 0:
+            raise ValueError(f"{num_examples} examples do not fill one batch of {batch_size}")
+
+        def make(epoch: int) -> Iterator[Batch]:
+            order = np.random.default_rng([seed, epoch]).permutation(num_examples)
+            for step in range(steps):
+                yield take(order[step * batch_size : (step + 1) * batch_size])
+
+        return cls(make, steps)
+
+
+def seeded_split(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded shuffle of ``range(n)`` cut into (train rows, validation rows)."""
+    if not 0.0 < valid_fraction < 1.0:
+        raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
+    order = np.random.default_rng(seed).permutation(n)
+    cut = round(n * (1.0 - valid_fraction))
+    return order[:cut], order[cut:]
