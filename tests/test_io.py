@@ -89,9 +89,11 @@ def test_a_crashed_save_is_cleared_by_the_next_one(tmp_path):
 
 def test_a_file_in_the_way_is_a_clear_error(tmp_path):
     (tmp_path / "model").write_text("not a folder")
-    with pytest.raises(NotADirectoryError, match="cannot save a folder over a file"):
-        with _io.atomic_directory(tmp_path / "model"):
-            pass
+    with (
+        pytest.raises(NotADirectoryError, match="cannot save a folder over a file"),
+        _io.atomic_directory(tmp_path / "model"),
+    ):
+        pass
 
 
 def test_the_fallback_without_an_atomic_exchange(tmp_path, monkeypatch):
