@@ -44,9 +44,7 @@ import torch, triton, ptm_fast
 print("gpu:", torch.cuda.get_device_name(0), "| torch", torch.__version__,
       "| triton", triton.__version__, "| ptm_fast", ptm_fast.__version__, ptm_fast.__file__)
 assert torch.cuda.is_available(), "no CUDA device"'
-step tests 150 "$python" -m pytest -q -p no:cacheprovider \
-    tests/test_kernels_attention.py tests/test_kernels_ffn.py tests/test_kernels_backend.py \
-    tests/test_attention_torch_path.py
+step tests 150 "$python" -m pytest -q -p no:cacheprovider tests/kernels
 step bench_kernels 240 "$python" benches/bench_kernels.py --results "$out/RESULTS-kernels.md"
 step bench_bert 60 "$python" benches/bench_bert.py --rounds 1 --steps 10 --batch 32 --seq 512
 step bench_gpt 60 "$python" benches/bench_gpt.py --rounds 1 --steps 10

@@ -22,7 +22,7 @@ RUNTIME_FILES = [
     "ptm_fast/py.typed",
     "ptm_fast/data/sample.txt",
     "ptm_fast/kernels/__init__.py",
-    "ptm_fast/kernels/_backend.py",
+    "ptm_fast/kernels/backend.py",
     "ptm_fast/tokenizers/__init__.py",
     "ptm_fast/word2vec/__init__.py",
     "ptm_fast/bert/__init__.py",

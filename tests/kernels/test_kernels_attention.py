@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptm_fast import kernels
-from ptm_fast.kernels import _launch
+from ptm_fast.kernels import launch
 
 from kernel_checks import assert_matches_oracle, device, run_with_grads
 
@@ -17,7 +17,7 @@ DEVICE = device()
 @pytest.fixture(autouse=True)
 def poison_kernel_outputs():
     """Every buffer a kernel allocates starts as NaN, so an unwritten element fails."""
-    with _launch.poisoned_outputs(float("nan")):
+    with launch.poisoned_outputs(float("nan")):
         yield
 
 
@@ -118,13 +118,13 @@ def test_strided_inputs_like_a_split_projection():
 @pytest.mark.parametrize("causal,padded", MODES, ids=["plain", "causal", "padded", "causal+padded"])
 @pytest.mark.parametrize("shape", [(2, 2, 40, 40, 32), (1, 1, 64, 64, 16), (1, 2, 7, 33, 16)])
 def test_dropout_in_kernel_matches_the_reference_with_the_same_mask(shape, causal, padded):
-    from ptm_fast.kernels import _attention_triton
+    from ptm_fast.kernels import attention_launcher
     from ptm_fast.kernels.fused_attention import _TritonAttention
 
     batch, heads, n_q, n_k, head_dim = shape
     q, k, v, mask, grad = make_inputs(*shape, torch.float32, padded)
     p, seed = 0.3, 1234
-    kept = _attention_triton.dropout_keep_mask(seed, batch, heads, n_q, n_k, p, DEVICE)
+    kept = attention_launcher.dropout_keep_mask(seed, batch, heads, n_q, n_k, p, DEVICE)
     assert 0.6 < kept.float().mean().item() < 0.8  # about 1 - p survive
 
     def ours(q, k, v):
@@ -176,11 +176,17 @@ def test_causal_must_be_a_bool():
         kernels.attention(q, q, q, torch.ones(1, 4, dtype=torch.bool))
 
 
-@pytest.mark.parametrize("head_dim", [8, 256])
-def test_head_dim_out_of_range(head_dim):
-    q = torch.randn(1, 1, 4, head_dim)
-    with pytest.raises(ValueError, match="head_dim"):
-        kernels.attention(q, q, q)
+@pytest.mark.parametrize("head_dim", [8, 12, 256])
+def test_head_dim_outside_the_kernel_range_is_refused_by_triton(head_dim):
+    q = torch.randn(1, 1, 4, head_dim, device=DEVICE)
+    with pytest.raises(ValueError, match=f"head_dim {head_dim}; the Triton kernel takes 16 to 128"):
+        kernels.attention(q, q, q, backend="triton")
+
+
+def test_fp64_is_refused_by_triton():
+    q = torch.randn(1, 1, 4, 16, device=DEVICE, dtype=torch.float64)
+    with pytest.raises(ValueError, match="float64"):
+        kernels.attention(q, q, q, backend="triton")
 
 
 @pytest.mark.gpu

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ptm_fast import kernels
-from ptm_fast.kernels import _launch
+from ptm_fast.kernels import launch
 
 from kernel_checks import assert_matches_oracle, device
 
@@ -17,7 +17,7 @@ ACTIVATIONS = ["gelu", "gelu_tanh", "relu"]
 
 @pytest.fixture(autouse=True)
 def poison_kernel_outputs():
-    with _launch.poisoned_outputs(float("nan")):
+    with launch.poisoned_outputs(float("nan")):
         yield
 
 

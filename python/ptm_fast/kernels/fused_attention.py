@@ -14,11 +14,13 @@ import math
 
 import torch
 
-from ptm_fast.kernels._backend import resolve_backend
-from ptm_fast.kernels.attention_torch import attention_torch
+from ptm_fast.kernels.attention_sdpa import attention_sdpa
+from ptm_fast.kernels.backend import resolve_backend
 
-SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-MIN_HEAD_DIM, MAX_HEAD_DIM = 16, 128
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+# What the Triton kernel takes; the torch path takes any head size and dtype above.
+TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+TRITON_MIN_HEAD_DIM, TRITON_MAX_HEAD_DIM = 16, 128  # tl.dot needs >= 16; registers cap it
 
 
 def _check_inputs(q, k, v, key_padding_mask) -> None:
@@ -31,7 +33,7 @@ def _check_inputs(q, k, v, key_padding_mask) -> None:
                 f"{name} must have shape (batch, heads, seq, head_dim), got {tuple(t.shape)}"
             )
         if t.dtype not in SUPPORTED_DTYPES:
-            raise ValueError(f"{name} has dtype {t.dtype}; supported: fp32, fp16, bf16")
+            raise ValueError(f"{name} has dtype {t.dtype}; supported: fp32, fp16, bf16, fp64")
         if t.device != q.device:
             raise ValueError(f"{name} is on {t.device} but q is on {q.device}")
         if t.dtype != q.dtype:
@@ -46,8 +48,8 @@ def _check_inputs(q, k, v, key_padding_mask) -> None:
             f"k must be (batch={batch}, heads={heads}, seq, head_dim={head_dim}) like q, "
             f"got {tuple(k.shape)}"
         )
-    if not MIN_HEAD_DIM <= head_dim <= MAX_HEAD_DIM:
-        raise ValueError(f"q has head_dim {head_dim}; supported: {MIN_HEAD_DIM} to {MAX_HEAD_DIM}")
+    if head_dim == 0:
+        raise ValueError(f"q has head_dim 0: shape {tuple(q.shape)}")
     if key_padding_mask is not None:
         if not isinstance(key_padding_mask, torch.Tensor) or key_padding_mask.dtype != torch.bool:
             raise ValueError("key_padding_mask must be a bool tensor (True = real token)")
@@ -62,10 +64,28 @@ def _check_inputs(q, k, v, key_padding_mask) -> None:
             )
 
 
+def triton_unsupported(q, k, dropout_p: float) -> str | None:
+    """Why the Triton kernel cannot take these inputs, or None when it can."""
+    head_dim = q.shape[-1]
+    if not TRITON_MIN_HEAD_DIM <= head_dim <= TRITON_MAX_HEAD_DIM:
+        return (
+            f"q has head_dim {head_dim}; the Triton kernel takes "
+            f"{TRITON_MIN_HEAD_DIM} to {TRITON_MAX_HEAD_DIM}"
+        )
+    if q.dtype not in TRITON_DTYPES:
+        return f"q has dtype {q.dtype}; the Triton kernel takes fp32, fp16 and bf16"
+    if q.numel() == 0 or k.numel() == 0:
+        return f"empty inputs (q {tuple(q.shape)}, k {tuple(k.shape)})"
+    # The dropout draw numbers each (query, key) pair of a head with an int32.
+    if dropout_p > 0.0 and q.shape[2] * k.shape[2] >= 2**31:
+        return f"dropout over {q.shape[2]} x {k.shape[2]} scores overflows the int32 draw index"
+    return None
+
+
 class _TritonAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, key_padding_mask, causal, scale, dropout_p=0.0, seed=0):
-        from ptm_fast.kernels import _attention_triton as kernels
+        from ptm_fast.kernels import attention_launcher as kernels
 
         out, lse = kernels.forward(q, k, v, key_padding_mask, causal, scale, dropout_p, seed)
         ctx.save_for_backward(q, k, v, out, lse, key_padding_mask)
@@ -74,7 +94,7 @@ class _TritonAttention(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        from ptm_fast.kernels import _attention_triton as kernels
+        from ptm_fast.kernels import attention_launcher as kernels
 
         q, k, v, out, lse, key_padding_mask = ctx.saved_tensors
         dq, dk, dv = kernels.backward(
@@ -97,7 +117,8 @@ def attention(
     """softmax(q k^T * scale + masks) v without materializing the seq x seq matrix.
 
     Args:
-        q: (batch, heads, seq_q, head_dim), fp32, fp16 or bf16; head_dim 16 to 128.
+        q: (batch, heads, seq_q, head_dim), fp32, fp16, bf16 or fp64. The torch
+            path takes any head_dim; the Triton kernel 16 to 128 and no fp64.
         k, v: (batch, heads, seq_k, head_dim). seq_q may be shorter than seq_k
             (incremental decoding): the queries are then the last seq_q positions.
         causal: query i sees key j only when j <= i + (seq_k - seq_q) (GPT).
@@ -107,13 +128,15 @@ def attention(
         dropout_p: attention dropout, applied inside the kernels: the mask comes
             from Philox keyed by a seed drawn from torch's default generator (so
             ``torch.manual_seed`` makes it repeatable), and the backward replays it.
-        backend: ``"auto"`` (Triton for CUDA tensors when triton is installed,
-            else torch), ``"triton"`` or ``"torch"``. The torch path is
-            :func:`~ptm_fast.kernels.attention_torch.attention_torch` (torch's
+        backend: ``"auto"`` (Triton for CUDA tensors when triton is installed
+            and the kernel takes the shape and dtype, else torch), ``"triton"``
+            or ``"torch"``. The torch path is
+            :func:`~ptm_fast.kernels.attention_sdpa.attention_sdpa` (torch's
             fused SDPA where it applies).
 
     Raises:
-        ValueError: naming the argument, for wrong shapes, dtypes, devices or masks.
+        ValueError: naming the argument, for wrong shapes, dtypes, devices or masks,
+            and for ``backend="triton"`` with inputs the kernel does not take.
     """
     _check_inputs(q, k, v, key_padding_mask)
     if not isinstance(causal, bool):
@@ -121,10 +144,9 @@ def attention(
     if not 0.0 <= dropout_p < 1.0:
         raise ValueError(f"dropout_p must be in [0, 1), got {dropout_p}")
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    chosen = resolve_backend(backend, q, k, v)
-    # The dropout draw numbers each (query, key) pair of a head with an int32.
-    if chosen == "torch" or (dropout_p > 0.0 and q.shape[2] * k.shape[2] >= 2**31):
-        return attention_torch(q, k, v, causal, key_padding_mask, scale, dropout_p)
+    unsupported = triton_unsupported(q, k, dropout_p)
+    if resolve_backend(backend, q, k, v, unsupported=unsupported) == "torch":
+        return attention_sdpa(q, k, v, causal, key_padding_mask, scale, dropout_p)
     seed = 0
     if dropout_p > 0.0:
         heads_total = q.shape[0] * q.shape[1]

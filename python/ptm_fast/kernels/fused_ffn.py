@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import torch
 
-from ptm_fast.kernels._backend import resolve_backend
-from ptm_fast.kernels.ffn_torch import ACTIVATIONS, activate, ffn_reference
+from ptm_fast.kernels.backend import resolve_backend
+from ptm_fast.kernels.ffn_oracle import ACTIVATIONS, activate, ffn_reference
 
-SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+SUPPORTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
+TRITON_DTYPES = (torch.float32, torch.float16, torch.bfloat16)  # the torch path takes fp64 too
 
 
 def _check_inputs(x, w1, b1, w2, b2, activation) -> None:
@@ -33,7 +34,7 @@ def _check_inputs(x, w1, b1, w2, b2, activation) -> None:
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
         if t.dtype not in SUPPORTED_DTYPES:
-            raise ValueError(f"{name} has dtype {t.dtype}; supported: fp32, fp16, bf16")
+            raise ValueError(f"{name} has dtype {t.dtype}; supported: fp32, fp16, bf16, fp64")
         if t.dtype != x.dtype:
             raise ValueError(f"{name} has dtype {t.dtype} but x has {x.dtype}")
         if t.device != x.device:
@@ -50,10 +51,19 @@ def _check_inputs(x, w1, b1, w2, b2, activation) -> None:
         raise ValueError(f"b2 must be (d_out={w2.shape[1]},), got {tuple(b2.shape)}")
 
 
+def triton_unsupported(x, w1, w2) -> str | None:
+    """Why the Triton FFN cannot take these inputs, or None when it can."""
+    if x.dtype not in TRITON_DTYPES:
+        return f"x has dtype {x.dtype}; the Triton FFN takes fp32, fp16 and bf16"
+    if x.numel() == 0 or w1.numel() == 0 or w2.numel() == 0:
+        return f"empty inputs (x {tuple(x.shape)}, w1 {tuple(w1.shape)}, w2 {tuple(w2.shape)})"
+    return None
+
+
 class _TritonFFN(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w1, b1, w2, b2, activation):
-        from ptm_fast.kernels import _ffn_triton as kernels
+        from ptm_fast.kernels import ffn_launcher as kernels
 
         x2d = x.reshape(-1, x.shape[-1])
         needs_grad = any(ctx.needs_input_grad[:5])
@@ -66,7 +76,7 @@ class _TritonFFN(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        from ptm_fast.kernels import _ffn_triton as kernels
+        from ptm_fast.kernels import ffn_launcher as kernels
 
         x2d, w1, w2, z = ctx.saved_tensors
         dy = grad_out.reshape(-1, w2.shape[1])
@@ -92,17 +102,20 @@ def ffn(
     """act(x W1 + b1) W2 + b2.
 
     Args:
-        x: (..., d_model), fp32, fp16 or bf16.
+        x: (..., d_model), fp32, fp16, bf16 or fp64 (fp64: torch path only).
         w1, b1: (d_model, d_ff) and (d_ff,); b1 may be None.
         w2, b2: (d_ff, d_out) and (d_out,); b2 may be None.
         activation: ``"gelu"`` (erf, BERT), ``"gelu_tanh"`` (GPT-2) or ``"relu"``.
-        backend: ``"auto"``, ``"triton"`` or ``"torch"``, as for attention.
+        backend: ``"auto"``, ``"triton"`` or ``"torch"``, as for attention:
+            ``"auto"`` falls back to torch where the Triton FFN cannot run.
 
     Raises:
-        ValueError: naming the argument, for wrong shapes, dtypes, devices or activation.
+        ValueError: naming the argument, for wrong shapes, dtypes, devices or
+            activation, and for ``backend="triton"`` with inputs it cannot take.
     """
     _check_inputs(x, w1, b1, w2, b2, activation)
-    chosen = resolve_backend(backend, *(t for t in (x, w1, b1, w2, b2) if t is not None))
-    if chosen == "torch":
+    tensors = [t for t in (x, w1, b1, w2, b2) if t is not None]
+    unsupported = triton_unsupported(x, w1, w2)
+    if resolve_backend(backend, *tensors, unsupported=unsupported) == "torch":
         return ffn_reference(x, w1, b1, w2, b2, activation)
     return _TritonFFN.apply(x, w1, b1, w2, b2, activation)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import torch
 
-from ptm_fast.kernels._backend import triton_interpreting
+from ptm_fast.kernels.backend import triton_interpreting
 
 _poison: float | None = None
 

@@ -1,4 +1,8 @@
-"""Plain-torch feed-forward block: the CPU path of ``kernels.ffn`` and its test oracle."""
+"""Plain-torch feed-forward block: the CPU path of ``kernels.ffn`` and its test oracle.
+
+Named ``*_oracle`` rather than ``*_reference``: a submodule called like a
+function of the package would replace that function once imported.
+"""
 
 from __future__ import annotations
 

@@ -21,13 +21,16 @@ def triton_interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
-def resolve_backend(backend: str, *tensors: Any) -> str:
+def resolve_backend(backend: str, *tensors: Any, unsupported: str | None = None) -> str:
     """Resolve ``backend`` to ``"triton"`` or ``"torch"`` for these tensors.
 
-    ``"auto"`` picks Triton when every tensor is on a CUDA device and triton is
-    installed, else plain torch. ``"triton"`` insists on the kernels and
-    says why when they cannot run: CPU tensors work only under
-    ``TRITON_INTERPRET=1``. ``"torch"`` always means plain torch.
+    ``unsupported`` is the op's reason why its kernel cannot take these inputs
+    (a head size, a dtype), or None when it can. ``"auto"`` picks Triton when
+    every tensor is on a CUDA device, triton is installed and the kernel takes
+    the inputs, else plain torch. ``"triton"`` insists on the kernels and says
+    why when they cannot run: a ValueError with ``unsupported``, or a
+    RuntimeError for CPU tensors outside ``TRITON_INTERPRET=1``. ``"torch"``
+    always means plain torch.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -35,7 +38,9 @@ def resolve_backend(backend: str, *tensors: Any) -> str:
         return "torch"
     on_cuda = bool(tensors) and all(getattr(t, "is_cuda", False) for t in tensors)
     if backend == "auto":
-        return "triton" if on_cuda and triton_available() else "torch"
+        return "triton" if on_cuda and triton_available() and unsupported is None else "torch"
+    if unsupported is not None:
+        raise ValueError(f"backend='triton' cannot run this: {unsupported}; use backend='auto'")
     if not triton_available():
         raise RuntimeError("backend='triton' needs the triton package, which is not installed")
     if not on_cuda and not triton_interpreting():
