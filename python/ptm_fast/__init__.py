@@ -31,6 +31,7 @@ _LAZY = {
     ),
     **dict.fromkeys(["GPT", "GPTConfig", "zero_shot_classify", "pretrain_gpt"], "ptm_fast.gpt"),
     **dict.fromkeys(["Trainer", "TrainingConfig"], "ptm_fast.training"),
+    **dict.fromkeys(["PretrainedConfig", "PretrainedModel"], "ptm_fast.pretrained"),
 }  # fmt: skip
 
 __all__ = [

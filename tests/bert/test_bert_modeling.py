@@ -179,3 +179,24 @@ def test_fine_tuning_on_real_news_beats_the_majority_class(minilm):
     final = result.evaluations[-1]
     assert final["accuracy"] > result.majority_accuracy + 0.3, (final, result.majority_accuracy)
     assert final["macro_f1"] > 0.5
+
+
+def test_odd_head_size_checkpoint_from_transformers_gives_the_same_states(tmp_path):
+    # hidden 36 over 3 heads: head size 12, outside the Triton kernel's range.
+    torch.manual_seed(4)
+    config = transformers.BertConfig(
+        vocab_size=120, hidden_size=36, num_hidden_layers=2, num_attention_heads=3,
+        intermediate_size=52, max_position_embeddings=40,
+    )  # fmt: skip
+    reference = transformers.BertModel(config).eval()
+    reference.save_pretrained(tmp_path)
+    ours = BertModel.from_pretrained(tmp_path).eval()
+    assert ours.loading_info == {"missing": [], "unexpected": []}
+    batch = random_batch()
+    with torch.no_grad():
+        mine, theirs = ours(**batch), reference(**batch)
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(
+        mine.last_hidden_state[real], theirs.last_hidden_state[real], atol=1e-5, rtol=1e-5
+    )
+    torch.testing.assert_close(mine.pooler_output, theirs.pooler_output, atol=1e-5, rtol=1e-5)

@@ -222,3 +222,29 @@ def test_calibration_subtracts_the_content_free_scores():
     probs = torch.softmax(raw - prior, 0)
     result = zero_shot_classify(model, tok, ["abc"], ["xy", "z"], template, calibrate=True)[0]
     assert result["xy"] == pytest.approx(float(probs[0]), abs=1e-5)
+
+
+def test_gpt2_with_head_size_12_loads_with_the_same_logits_on_cpu(tmp_path):
+    # n_embd=48 over 4 heads: head size 12, which only the torch attention path takes.
+    torch.manual_seed(7)
+    config = transformers.GPT2Config(
+        vocab_size=61, n_positions=64, n_embd=48, n_layer=2, n_head=4,
+        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+    )  # fmt: skip
+    reference = transformers.GPT2LMHeadModel(config).eval()
+    reference.save_pretrained(tmp_path)
+    ours = GPT.from_pretrained(tmp_path).eval()
+    assert ours.loading_info == {"missing": [], "unexpected": []}
+    assert ours.config.n_embd // ours.config.n_head == 12
+    g = torch.Generator().manual_seed(11)
+    ids = torch.randint(0, 61, (3, 40), generator=g)
+    mask = torch.ones_like(ids)
+    mask[1, :9] = 0  # left padding
+    mask[2, :25] = 0
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(ids).logits, reference(ids).logits, atol=1e-5, rtol=1e-5)
+        mine = ours(ids, attention_mask=mask).logits
+        theirs = reference(ids, attention_mask=mask, position_ids=positions).logits
+    real = mask.bool()
+    torch.testing.assert_close(mine[real], theirs[real], atol=1e-5, rtol=1e-5)

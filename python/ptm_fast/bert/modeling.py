@@ -13,92 +13,73 @@ loads back.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_fast import _io
 from ptm_fast.kernels import attention, ffn
-
-# HF's names for the activations our fused FFN provides.
-_ACTIVATIONS = {
-    "gelu": "gelu",
-    "gelu_new": "gelu_tanh",
-    "gelu_pytorch_tanh": "gelu_tanh",
-    "gelu_fast": "gelu_tanh",
-    "relu": "relu",
-}
+from ptm_fast.pretrained import (
+    Activation,
+    Epsilon,
+    PretrainedConfig,
+    PretrainedModel,
+    Probability,
+    Size,
+    TokenId,
+    fused_activation,
+)
 
 
 @dataclass
-class BertConfig:
+class BertConfig(PretrainedConfig):
     """The shape and regularization of a BERT model; field names follow HF's config.json."""
 
-    vocab_size: int = 30522
-    hidden_size: int = 768
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
-    intermediate_size: int = 3072  # width of the feed-forward block
-    hidden_act: str = "gelu"  # gelu (erf), gelu_new / gelu_pytorch_tanh, or relu
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2  # segments A and B
-    layer_norm_eps: float = 1e-12
+    model_type = "bert"
+    width_field, heads_field = "hidden_size", "num_attention_heads"
+
+    vocab_size: Size = 30522
+    hidden_size: Size = 768
+    num_hidden_layers: Size = 12
+    num_attention_heads: Size = 12
+    intermediate_size: Size = 3072  # width of the feed-forward block
+    hidden_act: Activation = "gelu"  # gelu (erf), gelu_new / gelu_pytorch_tanh, or relu
+    hidden_dropout_prob: Probability = 0.1
+    attention_probs_dropout_prob: Probability = 0.1
+    max_position_embeddings: Size = 512
+    type_vocab_size: Size = 2  # segments A and B
+    layer_norm_eps: Epsilon = 1e-12
     initializer_range: float = 0.02  # std of the normal initialization
-    pad_token_id: int = 0
-    num_labels: int = 2  # for the classification heads
-    classifier_dropout: float | None = None  # None: use hidden_dropout_prob
+    pad_token_id: TokenId = 0
+    num_labels: Size = 2  # for the classification heads
+    classifier_dropout: Probability | None = None  # None: use hidden_dropout_prob
     id2label: dict[int, str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)  # keys we do not use
 
     def __post_init__(self) -> None:
-        if self.hidden_size % self.num_attention_heads:
-            raise ValueError(
-                f"hidden_size {self.hidden_size} is not a multiple of "
-                f"num_attention_heads {self.num_attention_heads}"
-            )
-        if self.hidden_act not in _ACTIVATIONS:
-            raise ValueError(
-                f"hidden_act {self.hidden_act!r} is not supported; "
-                f"use one of {sorted(_ACTIVATIONS)}"
-            )
-        if self.id2label is not None:
-            self.id2label = {int(k): v for k, v in self.id2label.items()}
+        if isinstance(self.id2label, dict):
+            # config.json keys are strings: {"0": "negative", ...}
+            try:
+                self.id2label = {int(k): v for k, v in self.id2label.items()}
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"BertConfig: id2label keys must be label ids, got {list(self.id2label)!r}"
+                ) from None
             self.num_labels = len(self.id2label)
+        super().__post_init__()
 
     @property
     def head_dim(self) -> int:
         return self.hidden_size // self.num_attention_heads
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> BertConfig:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        config = cls(**{k: v for k, v in values.items() if k in known})
-        config.extra = {k: v for k, v in values.items() if k not in known}
-        return config
-
-    @classmethod
-    def from_json(cls, path: str | os.PathLike) -> BertConfig:
-        """Read a HF ``config.json`` (or the folder holding one)."""
-        return cls.from_dict(_io.load_config_json(path))
-
-    def to_dict(self) -> dict[str, Any]:
-        values = {**self.extra, **dataclasses.asdict(self)}
-        values.pop("extra")
-        if values["id2label"] is None:
+    def to_dict(self) -> dict:
+        values = super().to_dict()
+        if self.id2label is None:
             values.pop("id2label")
+            values.pop("label2id", None)
         else:
             values["label2id"] = {v: k for k, v in self.id2label.items()}
-        values["model_type"] = "bert"
         return values
 
 
@@ -184,7 +165,7 @@ class BertIntermediate(nn.Module):
 class BertLayer(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.activation = fused_activation(config.hidden_act)
         self.attention = BertAttention(config)
         self.intermediate = BertIntermediate(config)
         self.output = BertAddNorm(config.intermediate_size, config)
@@ -217,9 +198,10 @@ class BertPooler(nn.Module):
         return torch.tanh(self.dense(hidden[:, 0]))
 
 
-class BertPreTrainedModel(nn.Module):
-    """Loading, saving and initialization shared by BertModel and the task heads."""
+class BertPreTrainedModel(PretrainedModel):
+    """Initialization and checkpoint names shared by BertModel and the task heads."""
 
+    config_class = BertConfig
     config: BertConfig
     base_prefix = "bert."  # where the encoder's weights sit; "" for BertModel itself
 
@@ -240,65 +222,18 @@ class BertPreTrainedModel(nn.Module):
                 nn.init.zeros_(module.bias)
         self.tie_weights()
 
-    def tie_weights(self) -> None:
-        """Point output embeddings at the input embeddings (heads that have them override)."""
-
-    def _tied_names(self) -> set[str]:
-        return set()
-
     @classmethod
-    def _rename(cls, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Map a checkpoint's names onto ours: add or drop ``bert.``, old gamma/beta names."""
-        renamed = {}
-        for name, tensor in weights.items():
-            name = name.replace("LayerNorm.gamma", "LayerNorm.weight")
-            name = name.replace("LayerNorm.beta", "LayerNorm.bias")
-            if name.endswith("embeddings.position_ids"):
-                continue  # a buffer of older checkpoints, recomputed here
-            if cls.base_prefix == "" and name.startswith("bert."):
-                name = name[len("bert.") :]
-            elif cls.base_prefix and not name.startswith(("bert.", "cls.", "classifier.")):
-                name = cls.base_prefix + name
-            renamed[name] = tensor
-        return renamed
-
-    @classmethod
-    def from_pretrained(cls, model_dir: str | os.PathLike, **config_overrides: Any):
-        """Load a HF-format BERT folder (``config.json`` + ``model.safetensors`` or ``.bin``).
-
-        Every tensor's shape is checked (a mismatch raises ValueError naming the
-        tensor and both shapes). Tensors the checkpoint lacks (a new task head)
-        keep their fresh initialization and are listed in a warning and in
-        ``model.loading_info``; checkpoint tensors the model has no place for
-        are listed too.
-        """
-        config = BertConfig.from_dict({**_io.load_config_json(model_dir), **config_overrides})
-        model = cls(config)
-        weights = cls._rename(_io.load_weights(model_dir))
-        missing, unexpected = _io.check_and_assign(model, weights, str(model_dir))
-        model.tie_weights()
-        missing = [name for name in missing if name not in model._tied_names()]
-        model.loading_info = {"missing": missing, "unexpected": unexpected}
-        if missing:
-            warnings.warn(
-                f"{cls.__name__}: newly initialized, not in {model_dir}: {', '.join(missing)}",
-                stacklevel=2,
-            )
-        if unexpected:
-            warnings.warn(
-                f"{cls.__name__}: checkpoint tensors not used: {', '.join(unexpected)}",
-                stacklevel=2,
-            )
-        return model
-
-    def save_pretrained(self, model_dir: str | os.PathLike) -> None:
-        """Write ``config.json`` and ``model.safetensors`` that ``transformers`` loads."""
-        model_dir = Path(model_dir)
-        tied = self._tied_names()
-        tensors = {k: v for k, v in self.state_dict().items() if k not in tied}
-        _io.save_safetensors(tensors, model_dir / "model.safetensors")
-        values = {**self.config.to_dict(), "architectures": [type(self).__name__]}
-        _io.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
+    def checkpoint_name(cls, name: str) -> str | None:
+        """Add or drop ``bert.``, rename old gamma/beta, drop the position_ids buffer."""
+        name = name.replace("LayerNorm.gamma", "LayerNorm.weight")
+        name = name.replace("LayerNorm.beta", "LayerNorm.bias")
+        if name.endswith("embeddings.position_ids"):
+            return None  # a buffer of older checkpoints, recomputed here
+        if cls.base_prefix == "" and name.startswith("bert."):
+            return name[len("bert.") :]
+        if cls.base_prefix and not name.startswith(("bert.", "cls.", "classifier.")):
+            return cls.base_prefix + name
+        return name
 
 
 class BertModel(BertPreTrainedModel):
@@ -307,8 +242,7 @@ class BertModel(BertPreTrainedModel):
     base_prefix = ""
 
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
@@ -356,7 +290,7 @@ class BertPredictionHeadTransform(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.activation = _ACTIVATIONS[config.hidden_act]
+        self.activation = fused_activation(config.hidden_act)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -398,12 +332,10 @@ class _TiedMLM(BertPreTrainedModel):
 
     bert: BertModel
     cls: BertOnlyMLMHead
-
-    def tie_weights(self) -> None:
-        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
-
-    def _tied_names(self) -> set[str]:
-        return {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+    tied_weights: ClassVar[dict[str, str]] = {
+        "cls.predictions.decoder.weight": "bert.embeddings.word_embeddings.weight",
+        "cls.predictions.decoder.bias": "cls.predictions.bias",  # HF keeps it there
+    }
 
     def mlm_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over the masked positions (labels -100 elsewhere)."""
@@ -420,8 +352,7 @@ class BertForPreTraining(_TiedMLM):
     """BERT with both pretraining heads: masked-LM and next-sentence prediction."""
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.bert = BertModel(config)
         self.cls = BertPreTrainingHeads(config)
         self._init_weights()
@@ -465,8 +396,7 @@ class BertForMaskedLM(_TiedMLM):
     """BERT with the masked-LM head only."""
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.bert = BertModel(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
         self._init_weights()
@@ -500,8 +430,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
     """BERT with a linear classifier on the pooled [CLS] state."""
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.bert = BertModel(config)
         self.dropout, self.classifier = _classifier_head(config)
         self._init_weights()
@@ -520,8 +449,7 @@ class BertForTokenClassification(BertPreTrainedModel):
     """BERT with a linear classifier on every token (tagging)."""
 
     def __init__(self, config: BertConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.bert = BertModel(config, add_pooling_layer=False)
         self.dropout, self.classifier = _classifier_head(config)
         self._init_weights()

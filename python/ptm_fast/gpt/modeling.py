@@ -12,71 +12,55 @@ FFN takes, so checkpoints load and save without renaming or transposing.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import os
-import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_fast import _io
 from ptm_fast.kernels import attention, ffn
-
-_ACTIVATIONS = {"gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh", "gelu": "gelu",
-                "relu": "relu"}  # fmt: skip
+from ptm_fast.pretrained import (
+    Activation,
+    Epsilon,
+    PretrainedConfig,
+    PretrainedModel,
+    Probability,
+    Size,
+    TokenId,
+    fused_activation,
+)
 
 
 @dataclass
-class GPTConfig:
+class GPTConfig(PretrainedConfig):
     """The shape of a GPT; field names follow HF's GPT-2 config.json."""
 
-    vocab_size: int = 50257
-    n_positions: int = 1024  # the context length (block size)
-    n_embd: int = 768
-    n_layer: int = 12
-    n_head: int = 12
-    n_inner: int | None = None  # feed-forward width; None: 4 * n_embd
-    activation_function: str = "gelu_new"  # GPT-2's tanh-approximated GELU
-    resid_pdrop: float = 0.1
-    embd_pdrop: float = 0.1
-    attn_pdrop: float = 0.1
-    layer_norm_epsilon: float = 1e-5
-    initializer_range: float = 0.02
-    bos_token_id: int = 50256
-    eos_token_id: int = 50256
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    model_type = "gpt2"
+    width_field, heads_field = "n_embd", "n_head"
 
-    def __post_init__(self) -> None:
-        if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}")
-        if self.activation_function not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation_function {self.activation_function!r} is not supported; "
-                f"use one of {sorted(_ACTIVATIONS)}"
-            )
+    vocab_size: Size = 50257
+    n_positions: Size = 1024  # the context length (block size)
+    n_embd: Size = 768
+    n_layer: Size = 12
+    n_head: Size = 12
+    n_inner: Size | None = None  # feed-forward width; None: 4 * n_embd
+    activation_function: Activation = "gelu_new"  # GPT-2's tanh-approximated GELU
+    resid_pdrop: Probability = 0.1
+    embd_pdrop: Probability = 0.1
+    attn_pdrop: Probability = 0.1
+    layer_norm_epsilon: Epsilon = 1e-5
+    initializer_range: float = 0.02
+    bos_token_id: TokenId = 50256
+    eos_token_id: TokenId = 50256
 
     @property
     def inner(self) -> int:
         return self.n_inner or 4 * self.n_embd
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> GPTConfig:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        config = cls(**{k: v for k, v in values.items() if k in known})
-        config.extra = {k: v for k, v in values.items() if k not in known}
-        return config
-
-    def to_dict(self) -> dict[str, Any]:
-        values = {**self.extra, **dataclasses.asdict(self)}
-        values.pop("extra")
-        values.update(model_type="gpt2", n_ctx=self.n_positions)
-        return values
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "n_ctx": self.n_positions}
 
 
 class Projection(nn.Module):
@@ -129,7 +113,7 @@ class MLP(nn.Module):
         super().__init__()
         self.c_fc = Projection(config.n_embd, config.inner)
         self.c_proj = Projection(config.inner, config.n_embd)
-        self.activation = _ACTIVATIONS[config.activation_function]
+        self.activation = fused_activation(config.activation_function)
         self.dropout = nn.Dropout(config.resid_pdrop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,12 +143,16 @@ class GPTOutput(NamedTuple):
     past_key_values: tuple[LayerCache, ...] | None  # per layer, when use_cache
 
 
-class GPT(nn.Module):
+class GPT(PretrainedModel):
     """GPT-2 style language model with the LM head tied to the token embeddings."""
 
+    config_class = GPTConfig
+    config: GPTConfig
+    architecture = "GPT2LMHeadModel"
+    tied_weights: ClassVar[dict[str, str]] = {"lm_head.weight": "transformer.wte.weight"}
+
     def __init__(self, config: GPTConfig):
-        super().__init__()
-        self.config = config
+        super().__init__(config)
         self.transformer = nn.ModuleDict(
             {
                 "wte": nn.Embedding(config.vocab_size, config.n_embd),
@@ -175,7 +163,7 @@ class GPT(nn.Module):
             }
         )
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.transformer.wte.weight  # weight tying
+        self.tie_weights()  # before the init, so the shared tensor is drawn as before
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -236,36 +224,11 @@ class GPT(nn.Module):
     # --- checkpoints -----------------------------------------------------------
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | os.PathLike, **config_overrides: Any) -> GPT:
-        """Load a HF GPT-2 folder (``config.json`` + ``model.safetensors`` or ``.bin``).
-
-        Every shape is checked; a mismatch raises ValueError naming the tensor and
-        both shapes.
-        """
-        config = GPTConfig.from_dict({**_io.load_config_json(model_dir), **config_overrides})
-        model = cls(config)
-        weights = {}
-        for name, tensor in _io.load_weights(model_dir).items():
-            if name.endswith((".attn.bias", ".attn.masked_bias")):
-                continue  # causal-mask buffers of older checkpoints
-            weights[
-                name if name.startswith(("transformer.", "lm_head.")) else f"transformer.{name}"
-            ] = tensor
-        missing, unexpected = _io.check_and_assign(model, weights, str(model_dir))
-        model.lm_head.weight = model.transformer.wte.weight
-        missing = [m for m in missing if m != "lm_head.weight"]
-        model.loading_info = {"missing": missing, "unexpected": unexpected}
-        if missing or unexpected:
-            warnings.warn(f"GPT.from_pretrained({model_dir}): {model.loading_info}", stacklevel=2)
-        return model
-
-    def save_pretrained(self, model_dir: str | os.PathLike) -> None:
-        """Write ``config.json`` and ``model.safetensors`` that ``transformers`` loads."""
-        model_dir = Path(model_dir)
-        tensors = {k: v for k, v in self.state_dict().items() if k != "lm_head.weight"}
-        _io.save_safetensors(tensors, model_dir / "model.safetensors")
-        values = {**self.config.to_dict(), "architectures": ["GPT2LMHeadModel"]}
-        _io.atomic_write_text(model_dir / "config.json", json.dumps(values, indent=2))
+    def checkpoint_name(cls, name: str) -> str | None:
+        """GPT2Model's names gain ``transformer.``; the causal-mask buffers are dropped."""
+        if name.endswith((".attn.bias", ".attn.masked_bias")):
+            return None  # causal-mask buffers of older checkpoints
+        return name if name.startswith(("transformer.", "lm_head.")) else f"transformer.{name}"
 
     # --- generation ------------------------------------------------------------
 
