@@ -340,3 +340,15 @@ def test_the_bases_are_public_at_the_top_level():
     assert ptm_fast.PretrainedModel is PretrainedModel
     assert issubclass(ptm_fast.BertConfig, PretrainedConfig)
     assert issubclass(ptm_fast.GPT, PretrainedModel)
+
+
+def test_unreadable_weights_name_the_file(tmp_path):
+    tiny_gpt().to_json_file(tmp_path)
+    (tmp_path / "pytorch_model.bin").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"pytorch_model.bin: not a readable PyTorch checkpoint"):
+        GPT.from_pretrained(tmp_path)
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 8]}}).encode()
+    body = len(header).to_bytes(8, "little") + header + bytes(8)
+    (tmp_path / "model.safetensors").write_bytes(body)
+    with pytest.raises(ValueError, match=r"'w' of shape \(2, 3\) and dtype F32 needs 24 bytes"):
+        GPT.from_pretrained(tmp_path)

@@ -21,6 +21,7 @@ import errno
 import functools
 import glob
 import json
+import math
 import os
 import shutil
 import struct
@@ -74,8 +75,14 @@ def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         if not 0 <= start <= end <= len(body):
             raise ValueError(f"{path}: tensor {name!r} lies outside the file ({start}..{end})")
         dtype = dtypes[info["dtype"]]
-        flat = torch.frombuffer(bytearray(body[start:end]), dtype=dtype) if end > start else None
         shape = tuple(info["shape"])
+        expected = math.prod(shape) * dtype.itemsize
+        if end - start != expected:
+            raise ValueError(
+                f"{path}: tensor {name!r} of shape {shape} and dtype {info['dtype']} needs "
+                f"{expected} bytes, the header gives it {end - start}"
+            )
+        flat = torch.frombuffer(bytearray(body[start:end]), dtype=dtype) if end > start else None
         tensors[name] = flat.reshape(shape) if flat is not None else torch.empty(shape, dtype=dtype)
     return tensors
 
@@ -251,7 +258,10 @@ def load_weights(model_dir: str | os.PathLike) -> dict[str, torch.Tensor]:
     if bin_path.is_file():
         import torch
 
-        return torch.load(bin_path, map_location="cpu", weights_only=True)
+        try:
+            return torch.load(bin_path, map_location="cpu", weights_only=True)
+        except Exception as err:  # pickle, zip and torch errors alike: name the file
+            raise ValueError(f"{bin_path}: not a readable PyTorch checkpoint ({err})") from None
     raise MissingFileError(
         errno.ENOENT,
         "no model.safetensors or pytorch_model.bin (is it a model folder?)",

@@ -15,12 +15,12 @@ def small_config(**kw) -> GPTConfig:
     return GPTConfig(**{**values, **kw})
 
 
-def hf_model(tmp_path):
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(
-        vocab_size=97, n_positions=48, n_embd=32, n_layer=2, n_head=2,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-    )  # fmt: skip
+def hf_model(tmp_path, seed=0, **shape):
+    """A random transformers GPT2LMHeadModel, saved to ``tmp_path``."""
+    torch.manual_seed(seed)
+    values = dict(vocab_size=97, n_positions=48, n_embd=32, n_layer=2, n_head=2,
+                  resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)  # fmt: skip
+    config = transformers.GPT2Config(**{**values, **shape})
     model = transformers.GPT2LMHeadModel(config).eval()
     model.save_pretrained(tmp_path)
     return model
@@ -226,13 +226,7 @@ def test_calibration_subtracts_the_content_free_scores():
 
 def test_gpt2_with_head_size_12_loads_with_the_same_logits_on_cpu(tmp_path):
     # n_embd=48 over 4 heads: head size 12, which only the torch attention path takes.
-    torch.manual_seed(7)
-    config = transformers.GPT2Config(
-        vocab_size=61, n_positions=64, n_embd=48, n_layer=2, n_head=4,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-    )  # fmt: skip
-    reference = transformers.GPT2LMHeadModel(config).eval()
-    reference.save_pretrained(tmp_path)
+    reference = hf_model(tmp_path, seed=7, vocab_size=61, n_positions=64, n_embd=48, n_head=4)
     ours = GPT.from_pretrained(tmp_path).eval()
     assert ours.loading_info == {"missing": [], "unexpected": []}
     assert ours.config.n_embd // ours.config.n_head == 12
