@@ -27,7 +27,7 @@ import torch
 
 from ptm_fast._core import MissingFileError
 from ptm_fast.bert.modeling import BertForSequenceClassification
-from ptm_fast.training.data import EpochBatches, seeded_split
+from ptm_fast.training.data import EpochBatches, seeded_split, trim_to_longest
 from ptm_fast.training.metrics import accuracy, macro_f1
 from ptm_fast.training.trainer import Trainer, TrainingConfig
 
@@ -88,13 +88,13 @@ class EncodedTexts:
         return self.input_ids.shape[0]
 
     def batch(self, rows) -> dict[str, torch.Tensor]:
-        mask = self.attention_mask[rows]
-        width = max(1, int(mask.sum(1).max()))
-        return {
-            "input_ids": self.input_ids[rows, :width],
-            "token_type_ids": self.token_type_ids[rows, :width],
-            "attention_mask": mask[:, :width],
-        }
+        return trim_to_longest(
+            {
+                "input_ids": self.input_ids[rows],
+                "token_type_ids": self.token_type_ids[rows],
+                "attention_mask": self.attention_mask[rows],
+            }
+        )
 
 
 def predict(model, encoded: EncodedTexts, batch_size: int = 64) -> np.ndarray:

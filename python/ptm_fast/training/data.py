@@ -76,6 +76,26 @@ class EpochBatches:
         return cls(make, steps)
 
 
+def trim_to_longest(batch: Batch, mask_key: str = "attention_mask") -> Batch:
+    """``batch`` cut to the width of its longest row, as ``batch[mask_key]`` says.
+
+    Rows are padded on the right, so every 2-D entry (ids, types, mask, labels)
+    of the batch's width loses the same padded columns; other entries (a label
+    per row) are kept as they are. At least one column is kept.
+    """
+    if mask_key not in batch:
+        raise KeyError(f"the batch has no {mask_key!r} to trim by; it has {sorted(batch)}")
+    mask = batch[mask_key]
+    if mask.ndim != 2:
+        raise ValueError(f"{mask_key} must be (rows, width), got shape {tuple(mask.shape)}")
+    rows, width = mask.shape
+    longest = max(1, int(mask.sum(1).max())) if rows else 1
+    return {
+        key: value[:, :longest] if value.ndim == 2 and value.shape == (rows, width) else value
+        for key, value in batch.items()
+    }
+
+
 def seeded_split(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """A seeded shuffle of ``range(n)`` cut into (train rows, validation rows)."""
     if not 0.0 < valid_fraction < 1.0:
