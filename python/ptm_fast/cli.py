@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = gpt.add_parser("generate", help="continue a prompt with a trained GPT")
     generate.add_argument("prompt")
     generate.add_argument("--model", required=True, help="folder written by ptm gpt pretrain")
-    generate.add_argument("--max-new-tokens", type=NON_NEGATIVE, default=50)
+    generate.add_argument("--max-new-tokens", type=POSITIVE, default=50)
     generate.add_argument("--sample", action="store_true", help="sample instead of greedy")
     generate.add_argument("--temperature", type=number_option(low=0.0), default=1.0)
     generate.add_argument("--top-k", type=POSITIVE)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ptm_fast import _checks
 from ptm_fast.training.data import EpochBatches
 from ptm_fast.training.evaluation import add_up, evaluate_batches
 from ptm_fast.training.result import TrainingResult, train_and_measure
@@ -78,7 +79,7 @@ class TokenBlocks:
             raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
         cut = int(len(tokens) * (1.0 - valid_fraction))
         self.train, self.valid = tokens[:cut], tokens[cut:]
-        self.block_size = block_size
+        self.block_size = _checks.positive_int("block_size", block_size)
         for name, part in (("training", self.train), ("validation", self.valid)):
             if len(part) < block_size + 1:
                 raise ValueError(
@@ -95,6 +96,7 @@ class TokenBlocks:
 
     def epoch_batches(self, batch_size: int, steps_per_epoch: int, seed: int) -> EpochBatches:
         """``steps_per_epoch`` batches of blocks at seeded random offsets, the same for an epoch."""
+        batch_size = _checks.positive_int("batch_size", batch_size)
 
         def batches(epoch: int):
             rng = np.random.default_rng([seed, epoch])
