@@ -61,3 +61,52 @@ def test_generate_from_a_saved_model_and_tokenizer(tmp_path):
 def test_group_without_action_shows_usage(argv):
     done = ptm(*argv)
     assert done.returncode == 2 and "usage" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (
+            ["gpt", "pretrain", "--batch-size", "0"],
+            "argument --batch-size: must be at least 1, got 0",
+        ),
+        (
+            ["gpt", "pretrain", "--max-steps", "-1"],
+            "argument --max-steps: must be at least 1, got -1",
+        ),
+        (
+            ["gpt", "pretrain", "--epochs", "two"],
+            "argument --epochs: expected an integer, got 'two'",
+        ),
+        (["gpt", "pretrain", "--lr", "nan"], "argument --lr: must be finite"),
+        (
+            ["gpt", "generate", "x", "--model", "m", "--top-p", "1.5"],
+            "must be at most 1.0, got 1.5",
+        ),
+        (["count-words", "c.txt", "--top", "0"], "argument --top: must be at least 1, got 0"),
+    ],
+)
+def test_bad_numbers_are_usage_errors_not_tracebacks(argv, message, capsys):
+    from ptm_fast.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_gpt_pretrain_streams_a_one_document_corpus_file(tmp_path):
+    text = " ".join(text for _, text in assets.bbc_news()[:3]).replace("\n", " ")
+    corpus = tmp_path / "one_document.txt"
+    corpus.write_text(text + "\n", encoding="utf-8")
+    ByteLevelBPETokenizer.train(iter([text]), vocab_size=300).save(tmp_path / "bpe")
+    done = ptm("gpt", "pretrain", "--corpus", corpus, "--tokenizer", tmp_path / "bpe",
+               "--layers", "1", "--hidden", "32", "--heads", "2", "--block-size", "16",
+               "--batch-size", "2", "--max-steps", "2", "--output", tmp_path / "model")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "validation loss" in done.stdout and (tmp_path / "model" / "config.json").is_file()
+    missing = ptm(
+        "gpt", "pretrain", "--corpus", tmp_path / "no.txt", "--tokenizer", tmp_path / "bpe"
+    )
+    assert missing.returncode == 1 and "no.txt" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -82,3 +82,42 @@ def path(value: Any, name: str = "path") -> str:
     if not isinstance(value, str | os.PathLike):
         raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
     return os.fspath(value)
+
+
+def int_option(minimum: int | None = None, maximum: int | None = None):
+    """An argparse ``type=`` for an int option checked by :func:`integer`.
+
+    A bad value becomes argparse's usage error (``argument --batch-size: must
+    be at least 1, got 0``), not a traceback.
+    """
+    return _option(int, "an integer", lambda value: integer("value", value, minimum, maximum))
+
+
+def number_option(low: float | None = None, high: float | None = None):
+    """An argparse ``type=`` for a finite number option in ``[low, high]``."""
+
+    def check(value: float) -> float:
+        value = number("value", value)
+        if low is not None and value < low:
+            raise ValueError(f"value must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise ValueError(f"value must be at most {high}, got {value}")
+        return value
+
+    return _option(float, "a number", check)
+
+
+def _option(convert, kind: str, check):
+    import argparse
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
+        try:
+            return check(value)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
+
+    return parse

@@ -11,7 +11,7 @@ import time
 
 
 class Progress:
-    """``with Progress(total, "epoch 1") as bar: bar.update(n, loss=0.3)``."""
+    """``with Progress(total, "epoch 1") as bar: bar.update(n, loss=0.3)``, or ``bar.set(done)``."""
 
     def __init__(self, total: int | None, description: str = "", unit: str = "it", stream=None):
         self.total, self.description, self.unit = total, description, unit
@@ -22,6 +22,12 @@ class Progress:
         self._last_draw = 0.0
         self._last_decile = -1
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def set(self, done: int, total: int | None = None, **figures: float | str) -> None:
+        """Move to ``done`` (and a new ``total``, when the work reports its own)."""
+        if total is not None:
+            self.total = total
+        self.update(done - self.done, **figures)
 
     def update(self, n: int = 1, **figures: float | str) -> None:
         self.done += n

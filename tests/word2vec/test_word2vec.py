@@ -405,3 +405,25 @@ def test_torch_module_loss_matches_the_formula():
         h = inp[x[k]]
         want -= log_sigmoid(h @ out[t[k]]) + sum(log_sigmoid(-(h @ out[n])) for n in negs[k])
     assert loss == pytest.approx(want, rel=1e-5)
+
+
+def test_parameters_are_checked_by_the_shared_checks():
+    with pytest.raises(TypeError, match="vector_size must be an int, got float"):
+        Word2Vec(vector_size=10.5)
+    with pytest.raises(ValueError, match="min_count must be at least 0, got -1"):
+        Word2Vec(min_count=-1)
+    with pytest.raises(ValueError, match="workers must be at most 1024"):
+        Word2Vec(workers=10**6)
+    with pytest.raises(ValueError, match="min_alpha must be in"):
+        Word2Vec(alpha=0.01, min_alpha=0.02)
+    with pytest.raises(ValueError, match="sample must be finite"):
+        Word2Vec(sample=float("nan"))
+
+
+def test_progress_in_a_log_is_a_few_lines_not_one_per_update(capsys):
+    model = Word2Vec(vector_size=8, min_count=1, epochs=3, workers=1, progress=True)
+    model.build_vocab(topic_sentences(2000))
+    model.train(topic_sentences(2000))
+    lines = capsys.readouterr().err.splitlines()
+    assert 1 <= len(lines) <= 11 and all("words/s" in line for line in lines)
+    assert lines[-1].startswith("word2vec cbow (rust) 60000/60000 words"), lines[-1]

@@ -17,9 +17,7 @@ import csv
 import errno
 import json
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +25,11 @@ import torch
 
 from ptm_fast._core import MissingFileError
 from ptm_fast.bert.modeling import BertForSequenceClassification
-from ptm_fast.training.data import EpochBatches, seeded_split
+from ptm_fast.training.data import EpochBatches, seeded_split, trim_to_longest
+from ptm_fast.training.evaluation import evaluate_batches
 from ptm_fast.training.metrics import accuracy, macro_f1
-from ptm_fast.training.trainer import Trainer, TrainingConfig
+from ptm_fast.training.result import TrainingResult, train_and_measure
+from ptm_fast.training.trainer import TrainingConfig
 
 
 def read_labelled_table(
@@ -66,13 +66,10 @@ def read_labelled_table(
     return texts, labels
 
 
-@dataclass
-class FinetuneResult:
-    model: BertForSequenceClassification
-    label_names: list[str]
-    evaluations: list[dict]  # one per epoch: accuracy and macro_f1 on the validation set
-    seconds: float
-    majority_accuracy: float  # always predicting the most common training label
+# What finetune_classifier returns: ``evaluations`` hold accuracy and macro_f1 on
+# the validation set per epoch; ``details`` the ``label_names`` and the
+# ``majority_accuracy`` of always predicting the most common training label.
+FinetuneResult = TrainingResult
 
 
 class EncodedTexts:
@@ -88,26 +85,25 @@ class EncodedTexts:
         return self.input_ids.shape[0]
 
     def batch(self, rows) -> dict[str, torch.Tensor]:
-        mask = self.attention_mask[rows]
-        width = max(1, int(mask.sum(1).max()))
-        return {
-            "input_ids": self.input_ids[rows, :width],
-            "token_type_ids": self.token_type_ids[rows, :width],
-            "attention_mask": mask[:, :width],
-        }
+        return trim_to_longest(
+            {
+                "input_ids": self.input_ids[rows],
+                "token_type_ids": self.token_type_ids[rows],
+                "attention_mask": self.attention_mask[rows],
+            }
+        )
 
 
 def predict(model, encoded: EncodedTexts, batch_size: int = 64) -> np.ndarray:
     """The predicted class of every encoded text."""
-    device = next(model.parameters()).device
-    predictions = []
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(encoded), batch_size):
-            rows = torch.arange(start, min(start + batch_size, len(encoded)))
-            batch = {k: v.to(device) for k, v in encoded.batch(rows).items()}
-            predictions.append(model(**batch).logits.argmax(-1).cpu().numpy())
-    return np.concatenate(predictions)
+    batches = (
+        encoded.batch(torch.arange(start, min(start + batch_size, len(encoded))))
+        for start in range(0, len(encoded), batch_size)
+    )
+    parts = evaluate_batches(
+        model, batches, lambda model, batch: model(**batch).logits.argmax(-1).cpu().numpy()
+    )
+    return np.concatenate(parts)
 
 
 def finetune_classifier(
@@ -121,7 +117,7 @@ def finetune_classifier(
     max_length: int = 128,
     valid_fraction: float = 0.2,
     output_dir: str | os.PathLike | None = None,
-) -> FinetuneResult:
+) -> TrainingResult:
     """Fine-tune the BERT in ``model_dir`` to classify texts; labels may be any strings.
 
     Without a validation set, ``valid_fraction`` of the training rows (a seeded
@@ -173,11 +169,15 @@ def finetune_classifier(
             "macro_f1": macro_f1(predicted, y_valid, len(label_names)),
         }
 
-    start = time.perf_counter()
-    trainer = Trainer(model, config, data, evaluate=evaluate)
-    trainer.train()
-    seconds = time.perf_counter() - start
+    result = train_and_measure(
+        model,
+        config,
+        data,
+        evaluate,
+        measure_before=False,  # the head is random: the figures before say nothing
+        details={"label_names": label_names, "majority_accuracy": majority},
+    )
     if output_dir is not None:
         model.save_pretrained(output_dir)
         tokenizer.save(output_dir)
-    return FinetuneResult(model, label_names, trainer.evaluations, seconds, majority)
+    return result

@@ -9,10 +9,8 @@ accuracy on held-out pairs before and after.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ptm_fast.bert.pretraining_data import (
     Masker,
@@ -20,6 +18,8 @@ from ptm_fast.bert.pretraining_data import (
     epoch_batches,
     read_documents,
 )
+from ptm_fast.training.evaluation import add_up, evaluate_batches
+from ptm_fast.training.result import TrainingResult, train_and_measure
 
 __all__ = ["PretrainingResult", "evaluate_pretraining", "pretrain_bert", "read_documents"]
 
@@ -30,28 +30,30 @@ def evaluate_pretraining(model, data: PretrainingData, masker: Masker, unigram: 
     ``unigram`` holds token counts from the training data: the baseline always
     predicts the most frequent non-special token.
     """
-    device = next(model.parameters()).device
     baseline_token = int(np.argmax(unigram))
-    hits = baseline_hits = total = nsp_hits = 0
-    model.eval()
-    with torch.no_grad():
-        for start in range(0, len(data), 64):
-            rows = np.arange(start, min(start + 64, len(data)))
-            batch = masker.batch(data, rows, seed=seed + start)
-            labels = batch.pop("labels")
-            nsp = batch.pop("next_sentence_label")
-            out = model(**{k: v.to(device) for k, v in batch.items()})
-            predicted = out.prediction_logits.argmax(-1).cpu()
-            target = labels != -100
-            hits += int((predicted[target] == labels[target]).sum())
-            baseline_hits += int((labels[target] == baseline_token).sum())
-            total += int(target.sum())
-            nsp_hits += int((out.seq_relationship_logits.argmax(-1).cpu() == nsp).sum())
-    model.train()
+    batches = (
+        masker.batch(data, np.arange(start, min(start + 64, len(data))), seed=seed + start)
+        for start in range(0, len(data), 64)
+    )
+
+    def measure(model, batch) -> dict[str, int]:
+        labels = batch.pop("labels")
+        nsp = batch.pop("next_sentence_label")
+        out = model(**batch)
+        target = labels != -100
+        return {
+            "hits": int((out.prediction_logits.argmax(-1)[target] == labels[target]).sum()),
+            "baseline_hits": int((labels[target] == baseline_token).sum()),
+            "masked": int(target.sum()),
+            "nsp_hits": int((out.seq_relationship_logits.argmax(-1) == nsp).sum()),
+        }
+
+    totals = add_up(evaluate_batches(model, batches, measure))
+    masked = max(totals.get("masked", 0), 1)
     return {
-        "mlm_accuracy": hits / max(total, 1),
-        "unigram_accuracy": baseline_hits / max(total, 1),
-        "nsp_accuracy": nsp_hits / max(len(data), 1),
+        "mlm_accuracy": totals.get("hits", 0) / masked,
+        "unigram_accuracy": totals.get("baseline_hits", 0) / masked,
+        "nsp_accuracy": totals.get("nsp_hits", 0) / max(len(data), 1),
     }
 
 
@@ -64,14 +66,9 @@ def unigram_counts(
     return counts
 
 
-@dataclass
-class PretrainingResult:
-    model: object  # BertForPreTraining
-    before: dict[str, float]  # held-out figures of the untrained model
-    after: dict[str, float]  # ...and after training
-    history: list[dict[str, float]]
-    examples: int
-    seconds: float
+# What pretrain_bert returns: ``before``/``after`` hold the held-out figures of
+# evaluate_pretraining; ``details`` the number of training pairs (``examples``).
+PretrainingResult = TrainingResult
 
 
 def pretrain_bert(
@@ -83,7 +80,7 @@ def pretrain_bert(
     max_length: int = 128,
     valid_fraction: float = 0.05,
     whole_word: bool = False,
-) -> PretrainingResult:
+) -> TrainingResult:
     """Pretrain a BERT from scratch with masked-LM + next-sentence prediction.
 
     ``config`` defaults to a small BERT (4 layers, hidden 256) over the
@@ -91,11 +88,9 @@ def pretrain_bert(
     pairs measure masked-word accuracy against a unigram baseline and NSP
     accuracy before and after training.
     """
-    import time
-
     from ptm_fast.bert.modeling import BertConfig, BertForPreTraining
     from ptm_fast.training.data import EpochBatches
-    from ptm_fast.training.trainer import Trainer, TrainingConfig
+    from ptm_fast.training.trainer import TrainingConfig
 
     config = config or BertConfig(
         vocab_size=tokenizer.vocab_size, hidden_size=256, num_hidden_layers=4,
@@ -114,13 +109,8 @@ def pretrain_bert(
     def evaluate(model):
         return evaluate_pretraining(model, valid, masker, unigram)
 
-    before = evaluate(model)
-    start = time.perf_counter()
     batches = epoch_batches(train, masker, batch_size, training.seed)
-    trainer = Trainer(
-        model, training, EpochBatches(batches, len(train) // batch_size), evaluate=evaluate
+    train_batches = EpochBatches(batches, len(train) // batch_size)
+    return train_and_measure(
+        model, training, train_batches, evaluate, details={"examples": len(train)}
     )
-    history = trainer.train()
-    seconds = time.perf_counter() - start
-    after = trainer.evaluations[-1] if trainer.evaluations else evaluate(model)
-    return PretrainingResult(model, before, after, history, len(train), seconds)

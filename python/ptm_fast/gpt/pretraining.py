@@ -6,7 +6,7 @@ and read back memory-mapped. The last ``valid_fraction`` of the tokens is the
 validation split; training samples contiguous blocks of ``block_size + 1``
 tokens (inputs and their next tokens) at seeded random offsets.
 
->>> tokens = pack_documents(documents, bpe, "corpus.bin")       # doctest: +SKIP
+>>> tokens = pack_file("corpus.txt", bpe, "corpus.bin")         # doctest: +SKIP
 >>> blocks = TokenBlocks(tokens, block_size=256, valid_fraction=0.05)
 >>> result = pretrain_gpt(blocks, GPTConfig(...), TrainingConfig(...), batch_size=16)
 """
@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from ptm_fast import _checks
+from ptm_fast.training.data import EpochBatches
+from ptm_fast.training.evaluation import add_up, evaluate_batches
+from ptm_fast.training.result import TrainingResult, train_and_measure
 
 
 def pack_documents(
@@ -40,10 +43,29 @@ def pack_documents(
     return load_tokens(path, tokenizer.token_dtype)
 
 
+def pack_file(
+    corpus: str | os.PathLike,
+    tokenizer,
+    path: str | os.PathLike,
+    eot_id: int | None = None,
+    num_threads: int | None = None,
+) -> np.ndarray:
+    """Like :func:`pack_documents` for a UTF-8 file with blank lines between documents.
+
+    The file is streamed by the Rust core, never read whole into Python; one
+    document (no blank line at all) is a corpus too.
+    """
+    if tokenizer.pack_file(corpus, path, eot_id=eot_id, num_threads=num_threads) == 0:
+        raise ValueError(f"{corpus}: the corpus has no text to train on")
+    return load_tokens(path, tokenizer.token_dtype)
+
+
 def load_tokens(path: str | os.PathLike, dtype=np.uint16) -> np.ndarray:
     """A packed token file, memory-mapped read-only."""
     path = Path(path)
     size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"{path}: the token file is empty")
     if size % np.dtype(dtype).itemsize:
         raise ValueError(f"{path}: {size} bytes is not a whole number of {np.dtype(dtype).name}")
     return np.memmap(path, dtype=dtype, mode="r")
@@ -57,7 +79,7 @@ class TokenBlocks:
             raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction}")
         cut = int(len(tokens) * (1.0 - valid_fraction))
         self.train, self.valid = tokens[:cut], tokens[cut:]
-        self.block_size = block_size
+        self.block_size = _checks.positive_int("block_size", block_size)
         for name, part in (("training", self.train), ("validation", self.valid)):
             if len(part) < block_size + 1:
                 raise ValueError(
@@ -72,8 +94,9 @@ class TokenBlocks:
             "targets": torch.from_numpy(window[:, 1:].copy()),
         }
 
-    def epoch_batches(self, batch_size: int, steps_per_epoch: int, seed: int):
-        """``batches(epoch)`` for the Trainer: seeded random offsets, the same for an epoch."""
+    def epoch_batches(self, batch_size: int, steps_per_epoch: int, seed: int) -> EpochBatches:
+        """``steps_per_epoch`` batches of blocks at seeded random offsets, the same for an epoch."""
+        batch_size = _checks.positive_int("batch_size", batch_size)
 
         def batches(epoch: int):
             rng = np.random.default_rng([seed, epoch])
@@ -81,7 +104,7 @@ class TokenBlocks:
                 starts = rng.integers(0, len(self.train) - self.block_size, size=batch_size)
                 yield self._batch(self.train, starts)
 
-        return batches
+        return EpochBatches(batches, steps_per_epoch)
 
     def validation_batches(self, batch_size: int, max_blocks: int | None = None):
         """Consecutive, non-overlapping blocks covering the validation split."""
@@ -101,30 +124,21 @@ def unigram_loss(train: np.ndarray, valid: np.ndarray, vocab_size: int) -> float
 
 def evaluate_lm(model, blocks: TokenBlocks, batch_size: int = 16, max_blocks: int = 200):
     """Validation loss (nats per token) and perplexity."""
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for batch in blocks.validation_batches(batch_size, max_blocks):
-            out = model(batch["input_ids"].to(device), batch["targets"].to(device))
-            n = batch["targets"].numel()
-            total += float(out.loss) * n
-            count += n
-    model.train(was_training)
-    loss = total / max(count, 1)
+
+    def measure(model, batch) -> dict[str, float]:
+        n = batch["targets"].numel()
+        return {"loss_sum": float(model(batch["input_ids"], batch["targets"]).loss) * n, "n": n}
+
+    totals = add_up(
+        evaluate_batches(model, blocks.validation_batches(batch_size, max_blocks), measure)
+    )
+    loss = totals.get("loss_sum", 0.0) / max(totals.get("n", 0), 1)
     return {"val_loss": loss, "val_perplexity": math.exp(loss)}
 
 
-@dataclass
-class GPTPretrainingResult:
-    model: object  # GPT
-    before: dict[str, float]
-    after: dict[str, float]
-    unigram_loss: float  # the baseline: nats per validation token
-    history: list[dict[str, float]]
-    seconds: float
-    tokens_seen: int
+# What pretrain_gpt returns: ``before``/``after`` hold evaluate_lm's figures;
+# ``details`` the ``unigram_loss`` baseline (nats per validation token).
+GPTPretrainingResult = TrainingResult
 
 
 def pretrain_gpt(
@@ -133,31 +147,23 @@ def pretrain_gpt(
     training,
     batch_size: int = 16,
     steps_per_epoch: int | None = None,
-) -> GPTPretrainingResult:
+) -> TrainingResult:
     """Train a fresh GPT on ``blocks``; report validation loss before and after.
 
-    ``steps_per_epoch`` defaults to one pass worth of tokens over the training split.
+    An epoch is ``steps_per_epoch`` batches of random blocks (default: one
+    pass worth of tokens over the training split).
     """
     from ptm_fast.gpt.modeling import GPT
-    from ptm_fast.training.data import EpochBatches
-    from ptm_fast.training.trainer import Trainer
 
     if config.n_positions < blocks.block_size:
         raise ValueError(f"block_size {blocks.block_size} exceeds n_positions {config.n_positions}")
     steps = steps_per_epoch or max(1, len(blocks.train) // (batch_size * blocks.block_size))
-    model = GPT(config)
-    before = evaluate_lm(model, blocks)
-    start = time.perf_counter()
-    trainer = Trainer(
-        model,
-        training,
-        EpochBatches(blocks.epoch_batches(batch_size, steps, training.seed), steps),
-        evaluate=lambda m: evaluate_lm(m, blocks),
-        tokens_in=lambda batch: batch["input_ids"].numel(),
-    )
-    history = trainer.train()
-    seconds = time.perf_counter() - start
-    after = evaluate_lm(model, blocks)
     baseline = unigram_loss(blocks.train, blocks.valid, config.vocab_size)
-    tokens_seen = trainer.step * training.grad_accum_steps * batch_size * blocks.block_size
-    return GPTPretrainingResult(model, before, after, baseline, history, seconds, tokens_seen)
+    return train_and_measure(
+        GPT(config),
+        training,
+        blocks.epoch_batches(batch_size, steps, training.seed),
+        lambda model: evaluate_lm(model, blocks),
+        tokens_in=lambda batch: batch["input_ids"].numel(),
+        details={"unigram_loss": baseline},
+    )

@@ -2,23 +2,36 @@
 
 - ``trainer.py`` — :class:`Trainer` and :class:`TrainingConfig`: AdamW, schedules,
   clipping, accumulation, checkpoints with exact resume, DDP under ``torchrun``.
-- ``data.py`` — :class:`EpochBatches`, the one training data protocol, and the seeded split.
+- ``data.py`` — :class:`EpochBatches`, the one training data protocol, the seeded split,
+  and :func:`trim_to_longest` (batches cut to their longest row).
+- ``evaluation.py`` — :func:`evaluate_batches`, the one evaluation loop (eval mode,
+  no gradients, batches on the model's device), and :func:`add_up` for its counts.
+- ``result.py`` — :class:`TrainingResult`, what every training run returns, and
+  :func:`train_and_measure` (evaluate, train, evaluate again).
+- ``checkpoint.py`` — checkpoint folders, saved as a whole and read back for resume.
 - ``metrics.py`` — accuracy and macro-F1 (numpy only).
 
 Importing this package imports torch.
 """
 
-from ptm_fast.training.data import EpochBatches, seeded_split
+from ptm_fast.training.data import EpochBatches, seeded_split, trim_to_longest
+from ptm_fast.training.evaluation import add_up, evaluate_batches
 from ptm_fast.training.metrics import accuracy, macro_f1
+from ptm_fast.training.result import TrainingResult, train_and_measure
 from ptm_fast.training.trainer import Trainer, TrainingConfig, lr_multiplier, parameter_groups
 
 __all__ = [
     "EpochBatches",
     "Trainer",
     "TrainingConfig",
+    "TrainingResult",
     "accuracy",
+    "add_up",
+    "evaluate_batches",
     "lr_multiplier",
     "macro_f1",
     "parameter_groups",
     "seeded_split",
+    "train_and_measure",
+    "trim_to_longest",
 ]

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ptm_fast import _checks
+
 Batch = dict[str, Any]  # names to tensors (or arrays), as a model's forward takes them
 
 
@@ -30,12 +32,11 @@ class EpochBatches:
     """
 
     def __init__(self, make: Callable[[int], Iterable[Batch]], steps_per_epoch: int):
-        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int | np.integer):
-            raise TypeError(f"steps_per_epoch must be an int, got {type(steps_per_epoch).__name__}")
+        steps_per_epoch = _checks.integer("steps_per_epoch", steps_per_epoch)
         if steps_per_epoch < 1:
             raise ValueError("there is nothing to train on: the data yields no batch")
         self._make = make
-        self.steps_per_epoch = int(steps_per_epoch)
+        self.steps_per_epoch = steps_per_epoch
 
     def __len__(self) -> int:
         return self.steps_per_epoch
@@ -62,8 +63,7 @@ class EpochBatches:
 
         The last partial batch of an epoch is dropped; ``rows`` is an int64 array.
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        batch_size = _checks.positive_int("batch_size", batch_size)
         steps = num_examples // batch_size
         if steps == 0:
             raise ValueError(f"{num_examples} examples do not fill one batch of {batch_size}")
@@ -74,6 +74,26 @@ class EpochBatches:
                 yield take(order[step * batch_size : (step + 1) * batch_size])
 
         return cls(make, steps)
+
+
+def trim_to_longest(batch: Batch, mask_key: str = "attention_mask") -> Batch:
+    """``batch`` cut to the width of its longest row, as ``batch[mask_key]`` says.
+
+    Rows are padded on the right, so every 2-D entry (ids, types, mask, labels)
+    of the batch's width loses the same padded columns; other entries (a label
+    per row) are kept as they are. At least one column is kept.
+    """
+    if mask_key not in batch:
+        raise KeyError(f"the batch has no {mask_key!r} to trim by; it has {sorted(batch)}")
+    mask = batch[mask_key]
+    if mask.ndim != 2:
+        raise ValueError(f"{mask_key} must be (rows, width), got shape {tuple(mask.shape)}")
+    rows, width = mask.shape
+    longest = max(1, int(mask.sum(1).max())) if rows else 1
+    return {
+        key: value[:, :longest] if value.ndim == 2 and value.shape == (rows, width) else value
+        for key, value in batch.items()
+    }
 
 
 def seeded_split(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,10 @@
 
 AdamW without decay on biases and LayerNorm weights, linear warmup then linear
 or cosine decay, gradient clipping and accumulation, bf16 autocast on a GPU,
-evaluation each epoch, a progress bar with loss and throughput, atomic
-checkpoints with exact resume, and data-parallel training when launched by
-``torchrun`` (DDP over gloo on CPU, NCCL on GPU).
+evaluation each epoch, a progress bar with loss and throughput, checkpoint
+folders written whole or not at all with exact resume (see
+:mod:`ptm_fast.training.checkpoint`), and data-parallel training when launched
+by ``torchrun`` (DDP over gloo on CPU, NCCL on GPU).
 
 The data is an :class:`~ptm_fast.training.data.EpochBatches`: the batches of
 each epoch (dicts of tensors) with their count. It must give the same batches
@@ -21,20 +22,21 @@ from __future__ import annotations
 import atexit
 import contextlib
 import gc
-import io
+import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from ptm_fast._io import atomic_write_bytes
+from ptm_fast._io import check_and_assign
 from ptm_fast._progress import Progress
+from ptm_fast.training import checkpoint
 from ptm_fast.training.data import EpochBatches
 
 Batch = dict[str, torch.Tensor]
@@ -56,7 +58,7 @@ class TrainingConfig:
     max_steps: int | None = None  # stop after this many optimizer steps
     bf16: bool | None = None  # autocast to bf16; None: on when training on a GPU
     seed: int = 0
-    checkpoint_dir: str | None = None  # where trainer_state.pt is written and resumed from
+    checkpoint_dir: str | None = None  # the checkpoint folder: written, and resumed from
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: only at epoch ends
     log_every: int = 10  # optimizer steps between loss records
     progress: bool = True
@@ -188,6 +190,8 @@ class Trainer:
         self.step = 0  # optimizer steps taken
         self.epoch = 0
         self.batch_in_epoch = 0  # batches of the current epoch already consumed
+        self.examples_seen = 0  # rows of the global batches trained on, over every epoch
+        self.tokens_seen = 0  # ...and their tokens, as tokens_in counts them
         # {"step", "loss" (of that optimizer step), "lr"} every log_every steps
         self.history: list[dict[str, float]] = []
         self.evaluations: list[dict[str, float]] = []
@@ -195,48 +199,87 @@ class Trainer:
 
     # --- checkpoints -------------------------------------------------------
 
-    @property
-    def checkpoint_path(self) -> Path | None:
-        if not self.config.checkpoint_dir:
-            return None
-        return Path(self.config.checkpoint_dir) / "trainer_state.pt"
-
     def save_checkpoint(self) -> None:
-        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, position."""
-        path = self.checkpoint_path
-        if path is None or self.dist.rank != 0:
+        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, position.
+
+        The folder ``config.checkpoint_dir`` is replaced as a whole, so a crash
+        while saving leaves the previous checkpoint as it was.
+        """
+        if not self.config.checkpoint_dir or self.dist.rank != 0:
             return
-        state = {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
+        info = {
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
+            "examples_seen": self.examples_seen,
+            "tokens_seen": self.tokens_seen,
+            "total_steps": self.total_steps,
+            "steps_per_epoch": self.steps_per_epoch,
+            "config": asdict(self.config),
             "history": self.history,
             "evaluations": self.evaluations,
+        }
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "config": asdict(self.config),
         }
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(path, [buffer.getvalue()])
+        checkpoint.save_checkpoint(self.config.checkpoint_dir, info, self.model.state_dict(), state)
 
     def _resume_if_possible(self) -> None:
-        path = self.checkpoint_path
-        if path is None or not path.is_file():
+        folder = self.config.checkpoint_dir
+        info = checkpoint.read_info(folder) if folder else None
+        if info is None:
             return
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
+        self._refuse_a_different_run(folder, info)
+        weights, state = checkpoint.load_weights_and_state(folder, self.device)
+        missing, unexpected = check_and_assign(self.model, weights, str(folder))
+        if missing or unexpected:
+            raise ValueError(
+                f"{folder}: the checkpoint's weights do not fit this model "
+                f"(missing {missing[:5]}, unexpected {unexpected[:5]})"
+            )
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.step, self.epoch = state["step"], state["epoch"]
-        self.batch_in_epoch = state["batch_in_epoch"]
-        self.history, self.evaluations = state["history"], state["evaluations"]
+        self.step, self.epoch = info["step"], info["epoch"]
+        self.batch_in_epoch = info["batch_in_epoch"]
+        self.examples_seen, self.tokens_seen = info["examples_seen"], info["tokens_seen"]
+        self.history, self.evaluations = info["history"], info["evaluations"]
         torch.set_rng_state(state["rng_cpu"].cpu())
         if state["rng_cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
+        if self.dist.rank == 0:
+            done = " (already finished: nothing left to train)" if self.finished else ""
+            print(
+                f"resuming from {folder}: step {self.step} of {self.total_steps}{done}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def _refuse_a_different_run(self, folder, info: dict) -> None:
+        """A checkpoint made with other settings would resume a different run: say which."""
+        # JSON's view of both sides, so a tuple and the list it was saved as compare equal
+        ours = json.loads(json.dumps(asdict(self.config)))
+        theirs = info.get("config", {})
+        changed = [
+            f"{name} {theirs.get(name)!r} there, {value!r} here"
+            for name, value in ours.items()
+            if name not in _FREE_ON_RESUME and theirs.get(name) != value
+        ]
+        saved_steps = info.get("steps_per_epoch")
+        if saved_steps != self.steps_per_epoch:
+            changed.append(f"steps_per_epoch {saved_steps!r} there, {self.steps_per_epoch} here")
+        if changed:
+            raise ValueError(
+                f"{folder} holds a checkpoint of a different run ({'; '.join(changed)}): "
+                "resume with the same settings and data, or give a new checkpoint_dir"
+            )
+
+    @property
+    def finished(self) -> bool:
+        """Whether every step of the run has been taken."""
+        return self.step >= self.total_steps or self.epoch >= self.config.epochs
 
     # --- the loop ----------------------------------------------------------
 
@@ -255,6 +298,8 @@ class Trainer:
 
     def train(self) -> list[dict[str, float]]:
         """Run the remaining epochs; returns the loss history."""
+        if self.finished:
+            return self.history  # resumed from the end of this very run
         self.model.train()
         if self.dist.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -303,7 +348,10 @@ class Trainer:
             running += loss.item()
             step_loss += loss.item()
             seen += 1
-            tokens += self.tokens_in(batch)
+            batch_tokens = self.tokens_in(batch)
+            tokens += batch_tokens
+            self.tokens_seen += batch_tokens
+            self.examples_seen += _rows_in(batch)
             self.batch_in_epoch = index + 1
             if final_micro:
                 self._optimizer_step()
@@ -338,6 +386,14 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
+
+
+# Settings that change how a run is watched or saved, not what it computes.
+_FREE_ON_RESUME = frozenset({"checkpoint_dir", "checkpoint_every", "log_every", "progress"})
+
+
+def _rows_in(batch: Batch) -> int:
+    return int(next(iter(batch.values())).shape[0]) if batch else 0
 
 
 def _count_tokens(batch: Batch) -> int:

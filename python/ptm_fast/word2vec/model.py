@@ -20,14 +20,14 @@ import io
 import json
 import os
 import sys
-import time
 import zipfile
 from collections.abc import Iterable
 
 import numpy as np
 
-from ptm_fast import _core
+from ptm_fast import _checks, _core
 from ptm_fast._io import atomic_file
+from ptm_fast._progress import Progress
 from ptm_fast.word2vec.keyed_vectors import KeyedVectors
 
 __all__ = ["Word2Vec"]
@@ -35,13 +35,6 @@ __all__ = ["Word2Vec"]
 _CHUNK_SENTENCES = 8192
 _FORMAT = "ptm_fast.word2vec/1"
 _BACKENDS = ("rust", "torch")
-
-
-def _default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _chunks(sentences: Iterable, size: int = _CHUNK_SENTENCES):
@@ -66,34 +59,6 @@ def _check_restartable(sentences) -> None:
             "sentences must be a restartable iterable (a list, or an object whose __iter__ "
             "starts over), not an iterator or generator: training reads it more than once"
         )
-
-
-class _ProgressBar:
-    """One line on stderr, redrawn in place: progress, words/s, learning rate, loss."""
-
-    def __init__(self, label: str, stream=None):
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.last = ""
-
-    def update(self, done: int, total: int, alpha: float, seconds: float, loss=None) -> None:
-        fraction = min(1.0, done / total) if total else 1.0
-        filled = int(fraction * 20)
-        rate = done / seconds if seconds > 0 else 0.0
-        text = (
-            f"\r{self.label} [{'#' * filled}{'.' * (20 - filled)}] {100 * fraction:5.1f}% "
-            f"{rate / 1e3:8.1f}k words/s  lr {alpha:.5f}"
-        )
-        if loss is not None:
-            text += f"  loss {loss:.4g}"
-        self.last = text
-        self.stream.write(text)
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.last:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class Word2Vec:
@@ -146,33 +111,29 @@ class Word2Vec:
         batch_size: int = 4096,
     ):
         """Set the parameters and, when data is given, build the vocabulary and train."""
-        self.vector_size = _positive_int("vector_size", vector_size)
-        self.window = _positive_int("window", window)
-        self.min_count = _positive_int("min_count", min_count, minimum=0)
-        if max_vocab_size is not None:
-            max_vocab_size = _positive_int("max_vocab_size", max_vocab_size)
-        self.max_vocab_size = max_vocab_size
+        self.vector_size = _checks.positive_int("vector_size", vector_size)
+        self.window = _checks.positive_int("window", window)
+        self.min_count = _checks.integer("min_count", min_count, minimum=0)
+        self.max_vocab_size = _checks.optional_int("max_vocab_size", max_vocab_size, minimum=1)
         self.sg = int(bool(sg))
-        self.negative = _positive_int("negative", negative)
-        self.ns_exponent = float(ns_exponent)
-        if not (sample >= 0):
-            raise ValueError(f"sample must be >= 0, got {sample}")
-        self.sample = float(sample)
-        if not (alpha > 0) or not (0 <= min_alpha <= alpha):
-            raise ValueError(
-                f"need 0 <= min_alpha <= alpha and alpha > 0, got {alpha}, {min_alpha}"
-            )
-        self.alpha, self.min_alpha = float(alpha), float(min_alpha)
-        self.epochs = _positive_int("epochs", epochs)
-        self.workers = _default_workers() if workers is None else _positive_int("workers", workers)
-        self.seed = int(seed)
+        self.negative = _checks.positive_int("negative", negative)
+        self.ns_exponent = _checks.number("ns_exponent", ns_exponent)
+        self.sample = _checks.number("sample", sample, low=0.0)
+        self.alpha = _checks.number("alpha", alpha, low=0.0)
+        if self.alpha == 0.0:
+            raise ValueError("alpha must be above 0, got 0.0")
+        self.min_alpha = _checks.number("min_alpha", min_alpha, low=0.0, high=self.alpha)
+        self.epochs = _checks.positive_int("epochs", epochs)
+        workers = _checks.num_threads(workers, "workers")
+        self.workers = _checks.available_cores() if workers is None else workers
+        self.seed = _checks.integer("seed", seed, minimum=0)
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
         self.backend = backend
         self.compute_loss = bool(compute_loss)
         self.progress = progress
         self.device = device
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = _checks.positive_int("batch_size", batch_size)
         self.wv = KeyedVectors(self.vector_size)
         self.syn1neg = np.zeros((0, self.vector_size), dtype=np.float32)
         self.corpus_total_words = 0
@@ -289,7 +250,7 @@ class Word2Vec:
         if sentences is not None:
             _check_restartable(sentences)
         corpus = self._corpus(sentences, corpus_file, total_words)
-        epochs = self.epochs if epochs is None else _positive_int("epochs", epochs)
+        epochs = self.epochs if epochs is None else _checks.positive_int("epochs", epochs)
         alpha = self.alpha if start_alpha is None else float(start_alpha)
         min_alpha = self.min_alpha if end_alpha is None else float(end_alpha)
         compute_loss = self.compute_loss if compute_loss is None else bool(compute_loss)
@@ -297,7 +258,7 @@ class Word2Vec:
         if show is None:
             show = sys.stderr.isatty()
         label = f"word2vec {'sg' if self.sg else 'cbow'} ({self.backend})"
-        bar = _ProgressBar(label) if show else None
+        bar = Progress(None, label, unit="words") if show else None
         try:
             if self.backend == "torch":
                 from ptm_fast.word2vec.torch_backend import train_torch
@@ -314,9 +275,9 @@ class Word2Vec:
             else:
                 report = self._train_rust(corpus, epochs, alpha, min_alpha, compute_loss, bar)
             if bar is not None:
-                words, seconds = int(report["words"]), float(report["seconds"])
-                loss = float(report["loss"]) if compute_loss else None
-                bar.update(words, words, min_alpha, seconds, loss=loss)
+                words = int(report["words"])
+                loss = {"loss": float(report["loss"])} if compute_loss else {}
+                bar.set(words, words, lr=min_alpha, **loss)
         finally:
             if bar is not None:
                 bar.close()
@@ -326,11 +287,9 @@ class Word2Vec:
         return int(report["effective_words"] or 0), int(report["words"])
 
     def _train_rust(self, corpus, epochs, alpha, min_alpha, compute_loss, bar):
-        started = time.perf_counter()
-
         def progress(done, total, lr, seconds):
             if bar is not None:
-                bar.update(done, total, lr, time.perf_counter() - started)
+                bar.set(done, total, lr=lr)
             return True
 
         return _core.word2vec_train(
@@ -454,9 +413,3 @@ class Word2Vec:
             f"sg={self.sg}, window={self.window}, negative={self.negative}, "
             f"backend={self.backend!r})"
         )
-
-
-def _positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or int(value) != value or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)

@@ -149,13 +149,13 @@ def train_torch(model, corpus, *, epochs, alpha, min_alpha, compute_loss, bar=No
             now = time.perf_counter()
             if bar is not None and now - last_draw > 0.5:
                 last_draw = now
-                bar.update(int(progress * total_words), total_words, lr, now - started)
+                bar.set(int(progress * total_words), total_words, lr=lr)
     with torch.no_grad():
         model.wv.vectors[...] = module.input.weight[:vocab_size].float().cpu().numpy()
         model.syn1neg[...] = module.output.weight.float().cpu().numpy()
     seconds = time.perf_counter() - started
     if bar is not None:
-        bar.update(total_words, total_words, min_alpha, seconds)
+        bar.set(total_words, total_words, lr=min_alpha)
     return {
         "words": total_words,
         "effective_words": None,
