@@ -179,5 +179,5 @@ def finetune_classifier(
     seconds = time.perf_counter() - start
     if output_dir is not None:
         model.save_pretrained(output_dir)
-        tokenizer.save(output_dir)
+        tokenizer.save_pretrained(output_dir)
     return FinetuneResult(model, label_names, trainer.evaluations, seconds, majority)
