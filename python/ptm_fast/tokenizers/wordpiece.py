@@ -170,14 +170,16 @@ class WordPieceTokenizer(Tokenizer):
         """``vocab.txt``, ``tokenizer_config.json`` (transformers' BertTokenizer) and
         ``tokenizer.json`` (HF ``tokenizers``)."""
         tokens = self._model.tokens()
-        files = {
-            "vocab.txt": "".join(t + "\n" for t in tokens),
-            "tokenizer_config.json": json.dumps(self._config(), indent=2) + "\n",
-            "tokenizer.json": json.dumps(self._tokenizer_json(tokens), ensure_ascii=False),
+        # One file after another (not all made first): each is written as soon as
+        # it is ready, so a failure can come between files, as the tests simulate.
+        makers = {
+            "vocab.txt": lambda: "".join(t + "\n" for t in tokens),
+            "tokenizer_config.json": lambda: json.dumps(self._config(), indent=2) + "\n",
+            "tokenizer.json": lambda: json.dumps(self._tokenizer_json(tokens), ensure_ascii=False),
         }
-        for name, text in files.items():
-            (directory / name).write_text(text, encoding="utf-8", newline="\n")
-        return list(files)
+        for name, make in makers.items():
+            (directory / name).write_text(make(), encoding="utf-8", newline="\n")
+        return list(makers)
 
     def _config(self) -> dict[str, Any]:
         return {
