@@ -294,3 +294,24 @@ def test_files_trained_by_hf_load_with_hfs_ids(tmp_path, sample):
         tmp_path / "vocab.json", tmp_path / "merges.txt", special_tokens={EOT: 0, "<pad>": 1}
     )
     assert from_files.encode_ordinary_batch(sample) == want
+
+
+def test_from_pretrained_reads_every_form(gpt2_files, tmp_path):
+    want = ours_gpt2().encode(f"Hello{EOT} world", allowed_special="all")
+    ranks = ByteLevelBPETokenizer.from_pretrained(assets.gpt2_ranks_path(), {EOT: 50256})
+    folder = ByteLevelBPETokenizer.from_pretrained(gpt2_files)
+    json_file = ByteLevelBPETokenizer.from_pretrained(gpt2_files / "tokenizer.json")
+    for name in ("vocab.json", "merges.txt"):
+        (tmp_path / name).write_bytes((gpt2_files / name).read_bytes())
+    files = ByteLevelBPETokenizer.from_pretrained(tmp_path, {EOT: 50256})
+    for tok in (ranks, folder, json_file, files):
+        assert tok.encode(f"Hello{EOT} world", allowed_special="all") == want
+        assert tok.special_tokens == {EOT: 50256}
+    (tmp_path / "merges.txt").unlink()
+    with pytest.raises(ptm_fast.MissingFileError, match=r"merges\.txt"):
+        ByteLevelBPETokenizer.from_pretrained(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ptm_fast.MissingFileError, match=r"no tokenizer\.json"):
+        ByteLevelBPETokenizer.from_pretrained(tmp_path / "empty")
+    with pytest.raises(ptm_fast.MissingFileError):
+        ByteLevelBPETokenizer.from_pretrained(tmp_path / "nothing.tiktoken")

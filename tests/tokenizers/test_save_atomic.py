@@ -31,6 +31,14 @@ def two_vocabularies(cls):
     )
 
 
+def saved_once(cls, tmp_path: Path):
+    """``(old, new, folder, before)``: ``old`` saved in ``folder``, whose files were ``before``."""
+    old, new = two_vocabularies(cls)
+    folder = tmp_path / "tok"
+    old.save_pretrained(folder)
+    return old, new, folder, snapshot(folder)
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (by relative path) and its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
@@ -63,10 +71,7 @@ class FailingCore:
 
 
 def test_wordpiece_save_failing_after_the_first_file_keeps_the_old_folder(tmp_path, monkeypatch):
-    old, new = two_vocabularies(WordPieceTokenizer)
-    folder = tmp_path / "tok"
-    old.save_pretrained(folder)
-    before = snapshot(folder)
+    old, new, folder, before = saved_once(WordPieceTokenizer, tmp_path)
     real_dumps = json.dumps
     calls = []
 
@@ -86,10 +91,7 @@ def test_wordpiece_save_failing_after_the_first_file_keeps_the_old_folder(tmp_pa
 
 
 def test_wordpiece_save_failing_while_writing_a_file_keeps_the_old_folder(tmp_path, monkeypatch):
-    old, new = two_vocabularies(WordPieceTokenizer)
-    folder = tmp_path / "tok"
-    old.save_pretrained(folder)
-    before = snapshot(folder)
+    old, new, folder, before = saved_once(WordPieceTokenizer, tmp_path)
     real_write_text = Path.write_text
     written = []
 
@@ -109,10 +111,7 @@ def test_wordpiece_save_failing_while_writing_a_file_keeps_the_old_folder(tmp_pa
 
 
 def test_bpe_save_failing_after_the_core_wrote_its_files_keeps_the_old_folder(tmp_path):
-    old, new = two_vocabularies(ByteLevelBPETokenizer)
-    folder = tmp_path / "tok"
-    old.save_pretrained(folder)
-    before = snapshot(folder)
+    old, new, folder, before = saved_once(ByteLevelBPETokenizer, tmp_path)
     new._core = FailingCore(new._core)
     with pytest.raises(OSError, match="No space"):
         new.save_pretrained(folder)
@@ -121,10 +120,7 @@ def test_bpe_save_failing_after_the_core_wrote_its_files_keeps_the_old_folder(tm
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_failure_just_before_the_swap_keeps_the_old_folder(cls, tmp_path, monkeypatch):
-    old, new = two_vocabularies(cls)
-    folder = tmp_path / "tok"
-    old.save_pretrained(folder)
-    before = snapshot(folder)
+    old, new, folder, before = saved_once(cls, tmp_path)
 
     def fail(root):
         assert len(list(Path(root).iterdir())) == len(before)  # every new file is staged
@@ -139,10 +135,7 @@ def test_failure_just_before_the_swap_keeps_the_old_folder(cls, tmp_path, monkey
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_a_crash_mid_save_leaves_the_old_folder_loadable(cls, tmp_path):
     """The process dies between two files: no cleanup runs at all."""
-    old, _ = two_vocabularies(cls)
-    folder = tmp_path / "tok"
-    old.save_pretrained(folder)
-    before = snapshot(folder)
+    old, _, folder, before = saved_once(cls, tmp_path)
     script = textwrap.dedent(f"""
         import os, pathlib, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
