@@ -65,7 +65,7 @@ def pretraining_rows(args) -> list[str]:
             documents.append(sentences)
     if args.train_vocab:
         texts = [" ".join(sentences) for sentences in documents]
-        tokenizer = WordPieceTokenizer.train(iter(texts), vocab_size=args.train_vocab)
+        tokenizer = WordPieceTokenizer.train(texts=texts, vocab_size=args.train_vocab)
         vocab_name = f"a {tokenizer.vocab_size}-token WordPiece vocab trained on the corpus"
     else:
         tokenizer = WordPieceTokenizer.from_pretrained(assets.minilm_dir())

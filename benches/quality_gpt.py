@@ -44,7 +44,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     documents = assets.real_corpus_documents()
-    bpe = ByteLevelBPETokenizer.train(iter(documents), vocab_size=args.vocab)
+    bpe = ByteLevelBPETokenizer.train(texts=documents, vocab_size=args.vocab)
     with tempfile.TemporaryDirectory() as tmp:
         tokens = np.array(pack_documents(documents, bpe, Path(tmp) / "corpus.bin"))
     blocks = TokenBlocks(tokens, block_size=args.block, valid_fraction=0.02)
@@ -60,7 +60,7 @@ def main() -> None:
     model = result.model
     if args.output:
         model.save_pretrained(args.output)
-        bpe.save(args.output)
+        bpe.save_pretrained(args.output)
     sample = model.generate(
         torch.tensor([bpe.encode("The government said")]), max_new_tokens=40,
         no_repeat_ngram_size=2,

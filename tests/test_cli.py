@@ -44,12 +44,12 @@ def test_unknown_demo_step_is_an_error():
 
 def test_generate_from_a_saved_model_and_tokenizer(tmp_path):
     texts = [text for _, text in assets.bbc_news()[:50]]
-    bpe = ByteLevelBPETokenizer.train(iter(texts), vocab_size=400)
+    bpe = ByteLevelBPETokenizer.train(texts=texts, vocab_size=400)
     torch.manual_seed(0)
     config = GPTConfig(vocab_size=bpe.vocab_size, n_positions=64, n_embd=32, n_layer=1, n_head=2,
                        eos_token_id=bpe.special_tokens["<|endoftext|>"])  # fmt: skip
     GPT(config).save_pretrained(tmp_path)
-    bpe.save(tmp_path)
+    bpe.save_pretrained(tmp_path)
     done = ptm("gpt", "generate", "The market", "--model", tmp_path, "--max-new-tokens", "5")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("The market")

@@ -179,7 +179,7 @@ def run_pretrain(args) -> int:
         )
     if args.output:
         result.model.save_pretrained(args.output)
-        tokenizer.save(args.output)
+        tokenizer.save_pretrained(args.output)
         print(f"saved the pretrained model to {args.output}")
     return 0
 
@@ -239,7 +239,7 @@ def run_gpt_pretrain(args) -> int:
     )
     if args.output:
         result.model.save_pretrained(args.output)
-        bpe.save(args.output)
+        bpe.save_pretrained(args.output)
         print(f"saved the model and its tokenizer to {args.output}")
     return 0
 

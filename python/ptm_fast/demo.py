@@ -172,7 +172,7 @@ def step_gpt() -> None:
 
     documents = assets.real_corpus_documents()
     start = time.perf_counter()
-    bpe = ByteLevelBPETokenizer.train(iter(documents), vocab_size=4096)
+    bpe = ByteLevelBPETokenizer.train(texts=documents, vocab_size=4096)
     with tempfile.TemporaryDirectory() as tmp:
         tokens = np.array(pack_documents(documents, bpe, Path(tmp) / "corpus.bin"))
     print(

@@ -117,7 +117,7 @@ def test_a_small_bert_learns_to_fill_masks_better_than_unigram():
     # A small vocabulary trained on the same news keeps the output layer cheap,
     # so a tiny BERT gets past the unigram plateau within seconds.
     texts = [text for _, text in assets.bbc_news()[:300]]
-    tokenizer = WordPieceTokenizer.train(iter(texts), vocab_size=2000)
+    tokenizer = WordPieceTokenizer.train(texts=texts, vocab_size=2000)
     documents = [
         [s.strip() for line in text.splitlines() for s in line.split(". ") if s.strip()]
         for text in texts

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import os
 
 import pytest
 import tokenizers
@@ -16,9 +17,9 @@ EOT = "<|endoftext|>"
 
 @pytest.fixture(scope="module")
 def gpt2_files(tmp_path_factory):
-    """GPT-2's vocab.json / merges.txt / tokenizer.json, written by our save()."""
+    """GPT-2's vocab.json / merges.txt / tokenizer.json, written by our save_pretrained()."""
     directory = tmp_path_factory.mktemp("gpt2")
-    ours_gpt2().save(directory)
+    ours_gpt2().save_pretrained(directory)
     return directory
 
 
@@ -63,13 +64,14 @@ def test_from_files_and_tokenizer_json_equal_tiktoken(gpt2_files):
 @pytest.fixture(scope="module")
 def trained():
     lines = iter(corpus_lines())
-    return ByteLevelBPETokenizer.train(lines, vocab_size=3000, min_frequency=2)
+    return ByteLevelBPETokenizer.train(texts=lines, vocab_size=3000, min_frequency=2)
 
 
 def test_training_learns_a_full_vocabulary(trained):
     assert trained.vocab_size == 3000
     assert trained.special_tokens == {EOT: 0}
-    assert trained.id_to_token(1) == b"\x00" and trained.id_to_token(256) == b"\xff"
+    assert trained.id_to_bytes(1) == b"\x00" and trained.id_to_bytes(256) == b"\xff"
+    assert trained.id_to_token(1) == "Ā" and trained.id_to_token(0) == EOT
     assert len(trained.merges()) >= 3000 - 257
     assert trained.token_to_id(b" the") is not None
     text = "The government said on Tuesday that 😀 naïve"
@@ -78,9 +80,12 @@ def test_training_learns_a_full_vocabulary(trained):
 
 
 def test_trained_files_round_trip_through_hf(trained, tmp_path, sample):
-    paths = trained.save(tmp_path)
-    assert sorted(p.name for p in paths) == ["merges.txt", "tokenizer.json", "vocab.json"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    paths = trained.save_pretrained(tmp_path)
+    assert isinstance(paths, tuple) and all(isinstance(p, str) for p in paths)
+    names = sorted(os.path.basename(p) for p in paths)
+    assert names == ["merges.txt", "tokenizer.json", "vocab.json"]
+    assert all(os.path.dirname(p) == str(tmp_path) for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     want = trained.encode_ordinary_batch(sample)
     hf = tokenizers.ByteLevelBPETokenizer(
         str(tmp_path / "vocab.json"), str(tmp_path / "merges.txt")
@@ -94,17 +99,18 @@ def test_trained_files_round_trip_through_hf(trained, tmp_path, sample):
     assert again.encode_ordinary_batch(sample) == want
     files = ByteLevelBPETokenizer.from_files(tmp_path / "vocab.json", tmp_path / "merges.txt")
     assert files.encode_ordinary_batch(sample) == want
-    trained.save(tmp_path)  # overwriting is fine and leaves no temporary files
+    trained.save_pretrained(tmp_path)  # overwriting is fine and leaves no temporary files
     assert len(list(tmp_path.iterdir())) == 3
+    assert not [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}")]
 
 
 def test_save_into_a_file_path_fails_cleanly(trained, tmp_path):
     blocker = tmp_path / "not_a_dir"
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(OSError):
-        trained.save(blocker)
+        trained.save_pretrained(blocker)
     with pytest.raises(OSError):
-        trained.save(blocker / "sub")
+        trained.save_pretrained(blocker / "sub")
     assert blocker.read_text(encoding="utf-8") == "x"
 
 
@@ -113,21 +119,22 @@ def test_training_from_files_equals_training_from_lines(tmp_path):
     (tmp_path / "a.txt").write_text("".join(f"{x}\n" for x in lines[:1500]), encoding="utf-8")
     (tmp_path / "b.txt").write_text("".join(f"{x}\n" for x in lines[1500:]), encoding="utf-8")
     kwargs = {"vocab_size": 600, "min_frequency": 2, "special_tokens": []}
-    from_files = ByteLevelBPETokenizer.train([tmp_path / "a.txt", tmp_path / "b.txt"], **kwargs)
-    from_lines = ByteLevelBPETokenizer.train((f"{x}\n" for x in lines), **kwargs)
+    paths = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    from_files = ByteLevelBPETokenizer.train(files=paths, **kwargs)
+    from_lines = ByteLevelBPETokenizer.train(texts=(f"{x}\n" for x in lines), **kwargs)
     assert from_files.merges() == from_lines.merges()
     assert from_files.special_tokens == {}
-    again = ByteLevelBPETokenizer.train((f"{x}\n" for x in lines), **kwargs)
+    again = ByteLevelBPETokenizer.train(texts=(f"{x}\n" for x in lines), **kwargs)
     assert again.merges() == from_lines.merges()
 
 
 def test_min_frequency_stops_training():
-    few = ByteLevelBPETokenizer.train(iter(["ab ab ab cd"]), vocab_size=1000, min_frequency=3)
+    few = ByteLevelBPETokenizer.train(texts=iter(["ab ab ab cd"]), vocab_size=1000, min_frequency=3)
     assert few.merges() == [(few.token_to_id(b"a"), few.token_to_id(b"b"))]
-    with pytest.raises(ValueError, match="vocab_size"):
-        ByteLevelBPETokenizer.train(iter(["x"]), vocab_size=100)
-    with pytest.raises(TypeError):
-        ByteLevelBPETokenizer.train(iter(["ok", 3]), vocab_size=300)
+    with pytest.raises(ValueError, match="smallest possible vocab_size is 257"):
+        ByteLevelBPETokenizer.train(texts=iter(["x"]), vocab_size=100)
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        ByteLevelBPETokenizer.train(texts=iter(["ok", 3]), vocab_size=300)
     with pytest.raises(FileNotFoundError):
         ByteLevelBPETokenizer.train("/nonexistent/corpus.txt", vocab_size=300)
 
@@ -287,3 +294,24 @@ def test_files_trained_by_hf_load_with_hfs_ids(tmp_path, sample):
         tmp_path / "vocab.json", tmp_path / "merges.txt", special_tokens={EOT: 0, "<pad>": 1}
     )
     assert from_files.encode_ordinary_batch(sample) == want
+
+
+def test_from_pretrained_reads_every_form(gpt2_files, tmp_path):
+    want = ours_gpt2().encode(f"Hello{EOT} world", allowed_special="all")
+    ranks = ByteLevelBPETokenizer.from_pretrained(assets.gpt2_ranks_path(), {EOT: 50256})
+    folder = ByteLevelBPETokenizer.from_pretrained(gpt2_files)
+    json_file = ByteLevelBPETokenizer.from_pretrained(gpt2_files / "tokenizer.json")
+    for name in ("vocab.json", "merges.txt"):
+        (tmp_path / name).write_bytes((gpt2_files / name).read_bytes())
+    files = ByteLevelBPETokenizer.from_pretrained(tmp_path, {EOT: 50256})
+    for tok in (ranks, folder, json_file, files):
+        assert tok.encode(f"Hello{EOT} world", allowed_special="all") == want
+        assert tok.special_tokens == {EOT: 50256}
+    (tmp_path / "merges.txt").unlink()
+    with pytest.raises(ptm_fast.MissingFileError, match=r"merges\.txt"):
+        ByteLevelBPETokenizer.from_pretrained(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ptm_fast.MissingFileError, match=r"no tokenizer\.json"):
+        ByteLevelBPETokenizer.from_pretrained(tmp_path / "empty")
+    with pytest.raises(ptm_fast.MissingFileError):
+        ByteLevelBPETokenizer.from_pretrained(tmp_path / "nothing.tiktoken")

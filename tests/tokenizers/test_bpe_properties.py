@@ -72,7 +72,7 @@ def test_batches_equal_single_calls(pair, texts):
     bpe, _ = pair
     single = [bpe.encode_ordinary(t) for t in texts]
     assert bpe.encode_ordinary_batch(texts, num_threads=2) == single
-    ids, offsets = bpe.encode_batch_numpy(texts, num_threads=2, ordinary=True)
+    ids, offsets = bpe.encode_batch_flat(texts, num_threads=2, ordinary=True)
     assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))] == single
 
 
@@ -81,7 +81,7 @@ def hf_gpt2(tmp_path_factory):
     import tokenizers
 
     directory = tmp_path_factory.mktemp("gpt2_hf")
-    ours_gpt2().save(directory)
+    ours_gpt2().save_pretrained(directory)
     return tokenizers.Tokenizer.from_file(str(directory / "tokenizer.json"))
 
 
@@ -99,7 +99,7 @@ def small_trained():
 
     from bpe_reference import corpus_lines
 
-    return ByteLevelBPETokenizer.train(iter(corpus_lines()[:3000]), vocab_size=800)
+    return ByteLevelBPETokenizer.train(texts=iter(corpus_lines()[:3000]), vocab_size=800)
 
 
 @settings(max_examples=150, deadline=None)

@@ -124,10 +124,12 @@ def test_padding_longest_and_max_length(tok, ref, lines):
     assert all(len(e) == 20 for e in fixed)
 
 
-def test_numpy_batch_equals_padded_lists(tok, lines):
+def test_padded_batch_equals_padded_lists(tok, lines):
     part, pairs = lines[:300], lines[300:600]
     for p in (None, pairs):
-        arrays = tok.encode_batch_numpy(part, p, max_length=48)
+        arrays = tok.encode_batch_padded(part, 48, pairs=p)
+        old_name = tok.encode_batch_numpy(part, p, max_length=48)
+        assert all((old_name[k] == arrays[k]).all() for k in arrays)
         lists = tok.encode_batch(part, p, max_length=48, padding="max_length")
         assert set(arrays) == {"input_ids", "token_type_ids", "attention_mask"}
         for name, attr in [
@@ -138,9 +140,27 @@ def test_numpy_batch_equals_padded_lists(tok, lines):
             a = arrays[name]
             assert a.dtype == np.int64 and a.shape == (300, 48) and a.flags.writeable
             assert a.tolist() == [getattr(e, attr) for e in lists]
-    default = tok.encode_batch_numpy(part[:3])
+    default = tok.encode_batch_padded(part[:3])
     assert default["input_ids"].shape == (3, 512)
-    assert tok.encode_batch_numpy([], max_length=8)["input_ids"].shape == (0, 8)
+    assert tok.encode_batch_padded([], max_length=8)["input_ids"].shape == (0, 8)
+
+
+def test_flat_batch_equals_encode_batch(tok):
+    # Whole documents: many are longer than the first width the flat batch tries.
+    documents = assets.real_corpus_documents()[:301]
+    documents, pairs = documents[:300], documents[1:]
+    assert max(len(e) for e in tok.encode_batch(documents)) > 1000
+    for p, max_length, specials in [(None, None, True), (pairs, None, True), (None, 50, False)]:
+        ids, offsets = tok.encode_batch_flat(
+            documents, pairs=p, max_length=max_length, add_special_tokens=specials
+        )
+        assert ids.dtype == np.uint32 and offsets.dtype == np.int64
+        assert offsets.shape == (len(documents) + 1,) and offsets[-1] == len(ids)
+        want = tok.encode_batch(documents, p, add_special_tokens=specials, max_length=max_length)
+        got = [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(documents))]
+        assert got == [e.ids for e in want]
+    ids, offsets = tok.encode_batch_flat(["", "hello"], add_special_tokens=False)
+    assert ids.tolist() == [7592] and offsets.tolist() == [0, 0, 1]
 
 
 def test_decode_parity(tok, ref, lines):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from tokenizers import Tokenizer
@@ -18,7 +19,7 @@ def lines() -> list[str]:
 
 @pytest.fixture(scope="module")
 def trained(lines) -> WordPieceTokenizer:
-    return WordPieceTokenizer.train(lines, vocab_size=8000, min_frequency=2)
+    return WordPieceTokenizer.train(texts=lines, vocab_size=8000, min_frequency=2)
 
 
 def test_trained_vocabulary_shape(trained):
@@ -31,8 +32,11 @@ def test_trained_vocabulary_shape(trained):
 
 
 def test_round_trip_through_reference(trained, lines, tmp_path):
-    directory = trained.save(tmp_path / "trained")
-    assert sorted(p.name for p in directory.iterdir()) == ["tokenizer_config.json", "vocab.txt"]
+    directory = tmp_path / "trained"
+    paths = trained.save_pretrained(directory)
+    names = ["tokenizer.json", "tokenizer_config.json", "vocab.txt"]
+    assert sorted(os.path.basename(p) for p in paths) == names
+    assert sorted(p.name for p in directory.iterdir()) == names
     config = json.loads((directory / "tokenizer_config.json").read_text())
     assert config["do_lower_case"] is True
     reloaded = WordPieceTokenizer.from_pretrained(directory)
@@ -52,38 +56,40 @@ def test_train_from_files_equals_train_from_lines(lines, tmp_path):
     part = lines[:3000]
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(part) + "\n", encoding="utf-8")
-    from_lines = WordPieceTokenizer.train(iter(part), vocab_size=1500)
+    from_lines = WordPieceTokenizer.train(texts=iter(part), vocab_size=1500)
     from_file = WordPieceTokenizer.train(path, vocab_size=1500)
-    from_list = WordPieceTokenizer.train([str(path)], vocab_size=1500)
+    from_list = WordPieceTokenizer.train(files=[str(path)], vocab_size=1500)
     assert from_lines.get_vocab() == from_file.get_vocab() == from_list.get_vocab()
 
 
 def test_progress_goes_to_stderr(lines, capsys):
-    WordPieceTokenizer.train(lines[:100], vocab_size=200, progress=True)
+    WordPieceTokenizer.train(texts=lines[:100], vocab_size=200, progress=True)
     err = capsys.readouterr().err
-    assert "distinct words" in err and "done: 200 tokens" in err
+    assert "counting 100 texts" in err and "merging 200 tokens" in err
+    WordPieceTokenizer.train(texts=lines[:100], vocab_size=200)
+    assert capsys.readouterr().err == ""
 
 
 def test_training_options(lines):
     part = lines[:2000]
     cased = WordPieceTokenizer.train(
-        part, vocab_size=1000, lowercase=False, special_tokens=["[UNK]"]
+        texts=part, vocab_size=1000, lowercase=False, special_tokens=["[UNK]"]
     )
     assert cased.id_to_token(0) == "[UNK]" and not cased.lowercase
     assert any(t != t.lower() for t in cased.get_vocab())
-    strict = WordPieceTokenizer.train(part, vocab_size=100_000, min_frequency=50)
-    loose = WordPieceTokenizer.train(part, vocab_size=100_000, min_frequency=2)
+    strict = WordPieceTokenizer.train(texts=part, vocab_size=100_000, min_frequency=50)
+    loose = WordPieceTokenizer.train(texts=part, vocab_size=100_000, min_frequency=2)
     assert strict.vocab_size < loose.vocab_size
     with pytest.raises(ValueError, match=r"\[UNK\]"):
-        WordPieceTokenizer.train(part, vocab_size=100, special_tokens=["[PAD]"])
+        WordPieceTokenizer.train(texts=part, vocab_size=100, special_tokens=["[PAD]"])
     with pytest.raises(TypeError):
-        WordPieceTokenizer.train([b"bytes"], vocab_size=100)
+        WordPieceTokenizer.train(texts=[b"bytes"], vocab_size=100)
 
 
 def test_save_replaces_its_outputs_atomically(trained, tmp_path):
     (tmp_path / "vocab.txt").write_text("old\n")
-    trained.save(tmp_path)
+    trained.save_pretrained(tmp_path)
     assert (tmp_path / "vocab.txt").read_text().splitlines()[:2] == ["[PAD]", "[UNK]"]
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     reference = Tokenizer.from_str(BertWordPieceTokenizer(str(tmp_path / "vocab.txt")).to_str())
     assert reference.get_vocab_size() == trained.vocab_size

@@ -179,5 +179,5 @@ def finetune_classifier(
     )
     if output_dir is not None:
         model.save_pretrained(output_dir)
-        tokenizer.save(output_dir)
+        tokenizer.save_pretrained(output_dir)
     return result

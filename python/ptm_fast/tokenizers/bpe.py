@@ -14,46 +14,34 @@ ids equal tiktoken's and HF ``tokenizers``' for the same ranks or files.
 
 from __future__ import annotations
 
+import errno
+import functools
 import os
-from collections.abc import Iterable, Mapping
-from itertools import islice
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, Union
 
 import numpy as np
 
-from ptm_fast import _core
+from ptm_fast import _checks, _core
+from ptm_fast._core import MissingFileError
+from ptm_fast.tokenizers.base import (
+    Tokenizer,
+    offsets_from_lengths,
+    padded_from_flat,
+    row_positions,
+    text_chunks,
+    too_small_vocab,
+    training_files,
+)
 
 #: ``"none_raise"`` (the default): special-token text in the input is an error;
 #: ``"all"``: every special token is encoded as its id; a set of names: those are,
 #: and the text of any other special token is an error.
 AllowedSpecial = Union[Literal["none_raise", "all"], "set[str]", "frozenset[str]"]
 
-_FEED_CHUNK = 8192
-
-
-def _check_text(text: object, what: str = "text") -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"{what} must be a str, got {type(text).__name__}")
-    return text
-
-
-def _check_texts(texts: object) -> list[str]:
-    if isinstance(texts, str | bytes):
-        raise TypeError("texts must be a list of str, not a single str or bytes")
-    texts = list(texts)  # type: ignore[call-overload]
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
-    return texts
-
-
-def _check_threads(num_threads: int | None) -> int | None:
-    if num_threads is None:
-        return None
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
-    return num_threads
+#: GPT-2's context length, the default ``max_length`` of ``encode_batch_padded``.
+_DEFAULT_MAX_LENGTH = 1024
 
 
 def _allowed(allowed_special: object) -> list[str] | None:
@@ -96,10 +84,28 @@ def _ids_list(ids: object) -> list[int]:
     return [int(v) for v in ids]
 
 
-def _path(value: object, what: str) -> str:
-    if not isinstance(value, str | os.PathLike):
-        raise TypeError(f"{what} must be a path (str or os.PathLike), got {type(value).__name__}")
-    return os.fspath(value)  # type: ignore[arg-type]
+@functools.cache
+def _byte_chars() -> tuple[str, ...]:
+    """GPT-2's byte-to-unicode table: the printable character that stands for each byte.
+
+    Bytes that print as themselves keep their code point; the others (controls,
+    space, NBSP, soft hyphen) take 256, 257, ... in byte order. ``vocab.json``,
+    ``merges.txt`` and HF ``tokenizers`` write tokens in this form.
+    """
+    printable = {*range(0x21, 0x7F), *range(0xA1, 0xAD), *range(0xAE, 0x100)}
+    chars, extra = [], 0
+    for byte in range(256):
+        if byte in printable:
+            chars.append(chr(byte))
+        else:
+            chars.append(chr(256 + extra))
+            extra += 1
+    return tuple(chars)
+
+
+@functools.cache
+def _char_bytes() -> dict[str, int]:
+    return {char: byte for byte, char in enumerate(_byte_chars())}
 
 
 def _specials(special_tokens: Mapping[str, int] | None) -> list[tuple[str, int]]:
@@ -117,22 +123,51 @@ def _specials(special_tokens: Mapping[str, int] | None) -> list[tuple[str, int]]
     return out
 
 
-class ByteLevelBPETokenizer:
+class ByteLevelBPETokenizer(Tokenizer):
     """GPT-2's byte-level BPE tokenizer.
 
-    Build it with :meth:`from_tiktoken`, :meth:`from_files`,
+    Build it with :meth:`from_pretrained` (a folder, ``tokenizer.json`` or a
+    ``.tiktoken`` file), :meth:`from_tiktoken`, :meth:`from_files`,
     :meth:`from_tokenizer_json` or :meth:`train`. Encoding is thread-safe; the
     batch methods release the GIL and run on several threads.
     """
 
-    def __init__(self, core: _core.ByteLevelBpe) -> None:
+    def __init__(self, core: _core.ByteLevelBpe, model_max_length: int = _DEFAULT_MAX_LENGTH):
         """Wrap a core tokenizer; use the ``from_*`` constructors or :meth:`train` instead."""
         if not isinstance(core, _core.ByteLevelBpe):
-            raise TypeError("use ByteLevelBPETokenizer.from_tiktoken / from_files / train")
+            raise TypeError("use ByteLevelBPETokenizer.from_pretrained / from_tiktoken / train")
         self._core = core
         self._specials = dict(core.special_tokens())
+        self._special_ids = {token_id: text for text, token_id in self._specials.items()}
+        #: The default ``max_length`` of :meth:`encode_batch_padded`.
+        self.model_max_length = model_max_length
 
     # --- loading ---------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | os.PathLike[str], special_tokens: Mapping[str, int] | None = None
+    ) -> ByteLevelBPETokenizer:
+        """Load a tokenizer from a folder or a file.
+
+        A folder holds ``tokenizer.json`` (read first: it carries the special tokens)
+        or ``vocab.json`` + ``merges.txt``; a ``.json`` file is read as HF's
+        ``tokenizer.json``, any other file as tiktoken ranks. ``special_tokens``
+        (text to id) applies to ``vocab.json`` + ``merges.txt`` and ranks, which do not
+        name them, e.g. ``{"<|endoftext|>": 50256}`` for GPT-2.
+        """
+        where = Path(_checks.path(path, "path"))
+        if where.is_dir():
+            if (where / "tokenizer.json").is_file():
+                return cls.from_tokenizer_json(where / "tokenizer.json")
+            if (where / "vocab.json").is_file() or (where / "merges.txt").is_file():
+                return cls.from_files(where / "vocab.json", where / "merges.txt", special_tokens)
+            raise MissingFileError(
+                errno.ENOENT, "no tokenizer.json, nor vocab.json + merges.txt, in", str(where)
+            )
+        if where.suffix == ".json":
+            return cls.from_tokenizer_json(where)
+        return cls.from_tiktoken(where, special_tokens)
 
     @classmethod
     def from_tiktoken(
@@ -143,7 +178,8 @@ class ByteLevelBPETokenizer:
         ``special_tokens`` maps special-token text to its id, e.g.
         ``{"<|endoftext|>": 50256}`` for GPT-2 (tiktoken keeps them outside the file).
         """
-        return cls(_core.ByteLevelBpe.from_tiktoken(_path(path, "path"), _specials(special_tokens)))
+        ranks = _checks.path(path, "path")
+        return cls(_core.ByteLevelBpe.from_tiktoken(ranks, _specials(special_tokens)))
 
     @classmethod
     def from_files(
@@ -159,8 +195,8 @@ class ByteLevelBPETokenizer:
         """
         return cls(
             _core.ByteLevelBpe.from_files(
-                _path(vocab_json, "vocab_json"),
-                _path(merges_txt, "merges_txt"),
+                _checks.path(vocab_json, "vocab_json"),
+                _checks.path(merges_txt, "merges_txt"),
                 _specials(special_tokens),
             )
         )
@@ -171,60 +207,58 @@ class ByteLevelBPETokenizer:
 
         Its added tokens become special tokens.
         """
-        return cls(_core.ByteLevelBpe.from_tokenizer_json(_path(path, "path")))
+        return cls(_core.ByteLevelBpe.from_tokenizer_json(_checks.path(path, "path")))
 
     @classmethod
     def train(
         cls,
-        files_or_iterator: str | os.PathLike[str] | list | tuple | Iterable[str],
+        files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None = None,
+        texts: Iterable[str] | None = None,
+        *,
         vocab_size: int,
         min_frequency: int = 2,
-        special_tokens: Iterable[str] = ("<|endoftext|>",),
+        special_tokens: Sequence[str] = ("<|endoftext|>",),
+        num_threads: int | None = None,
     ) -> ByteLevelBPETokenizer:
-        """Learn a byte-level BPE from text.
+        """Learn a byte-level BPE from ``files`` or ``texts`` (exactly one of them).
 
-        ``files_or_iterator``: a path, or a list/tuple of paths (UTF-8 files read
-        line by line), or any other iterable of str (texts, e.g. a generator of
+        ``files``: a path or a list of paths (UTF-8 files read line by line; every
+        one must exist); ``texts``: any iterable of str (texts, e.g. a generator of
         lines). The text is split with GPT-2's pattern and the pieces counted;
         starting from the 256 bytes, the most frequent adjacent pair is merged
         until there are ``vocab_size`` tokens (special tokens included) or no pair
         occurs ``min_frequency`` times. Ties go to the pair of smaller ids.
         Special tokens take ids 0, 1, ...; the bytes follow, then the merges.
+        ``num_threads`` is checked like everywhere else; the core counts on one
+        thread today.
         """
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
-            raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
-        if (
-            isinstance(min_frequency, bool)
-            or not isinstance(min_frequency, int)
-            or min_frequency < 0
-        ):
-            raise ValueError(f"min_frequency must be a non-negative int, got {min_frequency!r}")
-        if isinstance(special_tokens, str):
-            raise TypeError("special_tokens must be a list of str, not a single str")
-        specials = list(special_tokens)
+        paths = training_files(files, texts)
+        vocab_size = _checks.positive_int("vocab_size", vocab_size)
+        min_frequency = _checks.integer("min_frequency", min_frequency, minimum=0)
+        _checks.num_threads(num_threads)
+        specials = _checks.texts(special_tokens, "special_tokens")
         for name in specials:
-            if not isinstance(name, str) or not name:
-                raise TypeError(f"special tokens must be non-empty str, got {name!r}")
+            if not name:
+                raise ValueError("special_tokens holds an empty str")
+        if vocab_size < 256 + len(specials):
+            what = f"256 bytes plus {len(specials)} special tokens"
+            raise too_small_vocab(vocab_size, 256 + len(specials), what)
         trainer = _core.BpeTrainer()
-        if isinstance(files_or_iterator, str | os.PathLike):
-            trainer.feed_file(os.fspath(files_or_iterator))
-        elif isinstance(files_or_iterator, list | tuple):
-            for i, item in enumerate(files_or_iterator):
-                trainer.feed_file(_path(item, f"files_or_iterator[{i}]"))
+        if paths is not None:
+            for path in paths:
+                trainer.feed_file(path)
         else:
-            iterator = iter(files_or_iterator)
-            while chunk := list(islice(iterator, _FEED_CHUNK)):
-                trainer.feed(_check_texts(chunk))
+            for chunk in text_chunks(texts):  # type: ignore[arg-type]
+                trainer.feed(chunk)
         return cls(trainer.train(vocab_size, min_frequency, specials))
 
-    def save(self, directory: str | os.PathLike[str]) -> list[Path]:
-        """Write ``vocab.json``, ``merges.txt`` and ``tokenizer.json`` into ``directory``.
+    def _write_files(self, directory: Path) -> list[str]:
+        """``vocab.json``, ``merges.txt`` and ``tokenizer.json``, written by the core.
 
-        Each file is written under a temporary name and renamed into place. HF
-        ``tokenizers`` loads them (``ByteLevelBPETokenizer(vocab, merges)`` or
-        ``Tokenizer.from_file``). Returns the three paths.
+        HF ``tokenizers`` loads them (``ByteLevelBPETokenizer(vocab, merges)`` or
+        ``Tokenizer.from_file``).
         """
-        return [Path(p) for p in self._core.save(_path(directory, "directory"))]
+        return [Path(p).name for p in self._core.save(str(directory))]
 
     # --- encoding ---------------------------------------------------------------
 
@@ -235,11 +269,11 @@ class ByteLevelBPETokenizer:
         naming it (as tiktoken's ``disallowed_special``); ``allowed_special="all"``
         or a set of names encodes those as their special ids.
         """
-        return self._core.encode(_check_text(text), _allowed(allowed_special))
+        return self._core.encode(_checks.text(text), _allowed(allowed_special))
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` with special-token text treated as ordinary text."""
-        return self._core.encode_ordinary(_check_text(text))
+        return self._core.encode_ordinary(_checks.text(text))
 
     def encode_batch(
         self,
@@ -252,41 +286,75 @@ class ByteLevelBPETokenizer:
         The GIL is released for the whole batch; ``None`` uses every core.
         """
         return self._core.encode_batch(
-            _check_texts(texts), _check_threads(num_threads), _allowed(allowed_special), False
+            _checks.texts(texts), _checks.num_threads(num_threads), _allowed(allowed_special), False
         )
 
     def encode_ordinary_batch(
         self, texts: Iterable[str], num_threads: int | None = None
     ) -> list[list[int]]:
         """``[self.encode_ordinary(t) for t in texts]``, on ``num_threads`` threads."""
-        return self._core.encode_batch(_check_texts(texts), _check_threads(num_threads), None, True)
+        return self._core.encode_batch(
+            _checks.texts(texts), _checks.num_threads(num_threads), None, True
+        )
 
-    def encode_batch_numpy(
+    def encode_batch_flat(
         self,
         texts: Iterable[str],
-        num_threads: int | None = None,
-        allowed_special: AllowedSpecial = "none_raise",
         *,
+        allowed_special: AllowedSpecial = "none_raise",
         ordinary: bool = False,
+        max_length: int | None = None,
+        num_threads: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Encode a batch into two arrays, with no Python object per token.
 
         Returns ``(ids, offsets)``: ``ids`` is a flat ``uint32`` array of every
         text's ids one after another, ``offsets`` an ``int64`` array of
         ``len(texts) + 1`` entries, so text ``i`` has ``ids[offsets[i]:offsets[i+1]]``.
-        ``ordinary=True`` encodes as :meth:`encode_ordinary` does.
+        ``ordinary=True`` encodes as :meth:`encode_ordinary` does; ``max_length``
+        keeps the first that many ids of each text.
         """
+        max_length = _checks.optional_int("max_length", max_length, minimum=0)
         allowed = None if ordinary else _allowed(allowed_special)
-        ids, offsets = self._core.encode_batch_flat(
-            _check_texts(texts), _check_threads(num_threads), allowed, ordinary
+        raw_ids, raw_offsets = self._core.encode_batch_flat(
+            _checks.texts(texts), _checks.num_threads(num_threads), allowed, ordinary
         )
-        return np.frombuffer(ids, dtype="<u4"), np.frombuffer(offsets, dtype="<i8")
+        ids, offsets = np.frombuffer(raw_ids, dtype="<u4"), np.frombuffer(raw_offsets, dtype="<i8")
+        if max_length is None:
+            return ids, offsets
+        lengths = np.minimum(np.diff(offsets), max_length)
+        kept = ids[row_positions(offsets, np.arange(len(lengths)), lengths)]
+        return kept, offsets_from_lengths(lengths)
+
+    def encode_batch_padded(
+        self,
+        texts: Iterable[str],
+        max_length: int | None = None,
+        *,
+        allowed_special: AllowedSpecial = "none_raise",
+        ordinary: bool = False,
+        pad_id: int = 0,
+        num_threads: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Encode a batch into int64 arrays of shape ``(len(texts), max_length)``.
+
+        Returns ``{"input_ids", "attention_mask"}``: each row holds a text's first
+        ``max_length`` ids (default :attr:`model_max_length`), then ``pad_id``
+        where the attention mask is 0. No Python object per token is made.
+        """
+        length = self.model_max_length if max_length is None else max_length
+        length = _checks.integer("max_length", length, minimum=0)
+        pad_id = _checks.integer("pad_id", pad_id, minimum=0)
+        ids, offsets = self.encode_batch_flat(
+            texts, allowed_special=allowed_special, ordinary=ordinary, num_threads=num_threads
+        )
+        return padded_from_flat(ids, offsets, length, pad_id)
 
     # --- training data for a GPT ------------------------------------------------
 
     def _eot(self, eot_id: int | None) -> int:
         if eot_id is not None:
-            return eot_id
+            return _checks.integer("eot_id", eot_id, minimum=0)
         found = self.special_tokens.get("<|endoftext|>")
         if found is None:
             raise ValueError("give eot_id: this tokenizer has no <|endoftext|> special token")
@@ -306,10 +374,10 @@ class ByteLevelBPETokenizer:
         else uint32. The file appears only once complete (temp file, rename).
         """
         return self._core.pack_documents(
-            _check_texts(documents),
+            _checks.texts(documents, "documents"),
             self._eot(eot_id),
-            _path(path, "path"),
-            _check_threads(num_threads),
+            _checks.path(path),
+            _checks.num_threads(num_threads),
         )
 
     def pack_file(
@@ -322,8 +390,8 @@ class ByteLevelBPETokenizer:
         """Like :meth:`pack_documents` for a UTF-8 file with blank lines between documents,
         streamed (never read whole)."""
         return self._core.pack_file(
-            _path(input_path, "input_path"), self._eot(eot_id), _path(path, "path"),
-            _check_threads(num_threads),
+            _checks.path(input_path, "input_path"), self._eot(eot_id), _checks.path(path),
+            _checks.num_threads(num_threads),
         )  # fmt: skip
 
     @property
@@ -337,8 +405,14 @@ class ByteLevelBPETokenizer:
         """The bytes of the tokens ``ids``, concatenated; an unknown id raises ValueError."""
         return self._core.decode_bytes(_ids_list(ids))
 
-    def decode(self, ids: Iterable[int]) -> str:
-        """Decode ``ids`` to text; invalid UTF-8 becomes U+FFFD, as tiktoken does."""
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
+        """Decode ``ids`` to text; invalid UTF-8 becomes U+FFFD, as tiktoken does.
+
+        Special tokens are kept (as tiktoken does) unless ``skip_special_tokens``.
+        """
+        ids = _ids_list(ids)
+        if skip_special_tokens:
+            ids = [i for i in ids if i not in self._special_ids]
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
     # --- vocabulary -------------------------------------------------------------
@@ -353,22 +427,51 @@ class ByteLevelBPETokenizer:
         """The special tokens, text to id."""
         return dict(self._specials)
 
-    def token_to_id(self, token: bytes | str) -> int | None:
-        """The id of a token given as its bytes (or a str, taken as UTF-8), or None."""
-        if isinstance(token, str):
-            token = token.encode("utf-8")
-        if not isinstance(token, bytes):
-            raise TypeError(f"token must be bytes or str, got {type(token).__name__}")
-        return self._core.token_to_id(token)
+    def token_to_id(self, token: str | bytes) -> int | None:
+        """The id of a token, or None.
 
-    def id_to_token(self, token_id: int) -> bytes:
-        """The bytes of token ``token_id``; KeyError naming the id if no token has it."""
-        if isinstance(token_id, bool) or not isinstance(token_id, int | np.integer):
-            raise TypeError(f"token_id must be an int, got {type(token_id).__name__}")
-        token = self._core.id_to_token(int(token_id)) if -(2**63) <= token_id < 2**63 else None
-        if token is None:
-            raise KeyError(f"token id {token_id} is not in the vocabulary")
-        return token
+        A str is a token as :meth:`id_to_token` and HF ``tokenizers`` write it
+        (GPT-2's byte-to-unicode form, e.g. ``"Ġthe"`` for ``b" the"``, or a
+        special token's text); bytes are the token's raw bytes.
+        """
+        if isinstance(token, bytes):
+            return self._core.token_to_id(token)
+        token = _checks.text(token, "token")
+        if token in self._specials:
+            return self._specials[token]
+        table = _char_bytes()
+        if not all(char in table for char in token):
+            return None
+        return self._core.token_to_id(bytes(table[char] for char in token))
+
+    def id_to_token(self, id: int) -> str | None:
+        """Token ``id`` as HF ``tokenizers`` writes it (e.g. ``"Ġthe"``), or None.
+
+        Special tokens are their text; the others their bytes in GPT-2's
+        byte-to-unicode form (:meth:`id_to_bytes` gives the bytes).
+        """
+        id = _checks.integer("id", id)
+        if id in self._special_ids:
+            return self._special_ids[id]
+        raw = self.id_to_bytes(id)
+        if raw is None:
+            return None
+        chars = _byte_chars()
+        return "".join(chars[byte] for byte in raw)
+
+    def id_to_bytes(self, id: int) -> bytes | None:
+        """The bytes of token ``id``, or None if no token has it."""
+        id = _checks.integer("id", id)
+        return self._core.id_to_token(id) if 0 <= id < 2**32 else None
+
+    def get_vocab(self) -> dict[str, int]:
+        """Every token (as :meth:`id_to_token` writes it) to its id, special tokens included."""
+        vocab = {}
+        for i in range(self.vocab_size):
+            token = self.id_to_token(i)
+            if token is not None:
+                vocab[token] = i
+        return vocab
 
     def merges(self) -> list[tuple[int, int]]:
         """The merges in rank order, as (left id, right id) pairs."""

@@ -12,19 +12,26 @@ WordPiece decoder), offsets included.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import sys
-import tempfile
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ptm_fast import _core
+from ptm_fast import _checks, _core
 from ptm_fast._core import Encoding
+from ptm_fast._progress import Progress
+from ptm_fast.tokenizers.base import (
+    Tokenizer,
+    offsets_from_lengths,
+    row_positions,
+    text_chunks,
+    too_small_vocab,
+    training_files,
+)
 
 __all__ = ["DEFAULT_SPECIAL_TOKENS", "Encoding", "WordPieceTokenizer"]
 
@@ -32,47 +39,28 @@ __all__ = ["DEFAULT_SPECIAL_TOKENS", "Encoding", "WordPieceTokenizer"]
 DEFAULT_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 _DEFAULT_MAX_LENGTH = 512
-# Lines handed to Rust at a time when training from an iterator.
-_TRAIN_CHUNK = 20_000
+# encode_batch_flat encodes at this width first and doubles it for the rows that fill it.
+_FLAT_FIRST_WIDTH = 128
+# The core's limit: longer words become [UNK] (tokenizer.json records it).
+_MAX_INPUT_CHARS_PER_WORD = 100
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _check_max_length(max_length: int | None) -> int | None:
+    return _checks.optional_int("max_length", max_length, minimum=0)
 
 
-def _check_texts(name: str, texts: Any) -> list[str]:
-    if isinstance(texts, str | bytes):
-        raise TypeError(f"{name} must be a list of str, not a single {type(texts).__name__}")
-    return list(texts)
-
-
-def _check_counts(max_length: int | None, num_threads: int | None = None) -> None:
-    if max_length is not None and max_length < 0:
-        raise ValueError(f"max_length must be non-negative, not {max_length}")
-    if num_threads is not None and num_threads < 1:
-        raise ValueError(f"num_threads must be at least 1, not {num_threads}")
-
-
-class WordPieceTokenizer:
+class WordPieceTokenizer(Tokenizer):
     """BERT's WordPiece tokenizer: normalizer, pre-tokenizer, model, post-processor, decoder.
 
-    Build one with :meth:`from_file`, :meth:`from_pretrained` or :meth:`train`.
+    Build one with :meth:`from_pretrained`, :meth:`from_file` or :meth:`train`.
     Encoding methods return :class:`Encoding` objects, or numpy arrays with
-    :meth:`encode_batch_numpy`.
+    :meth:`encode_batch_flat` and :meth:`encode_batch_padded`.
     """
 
     def __init__(self, model: _core.WordPieceModel, model_max_length: int = _DEFAULT_MAX_LENGTH):
         """Wrap a core model; use the ``from_*`` constructors or :meth:`train` instead."""
         self._model = model
-        #: The default ``max_length`` of :meth:`encode_batch_numpy`.
+        #: The default ``max_length`` of :meth:`encode_batch_padded`.
         self.model_max_length = model_max_length
 
     # --- construction -------------------------------------------------------------------
@@ -93,17 +81,18 @@ class WordPieceTokenizer:
         a malformed one (empty line, duplicate token, invalid UTF-8, no
         ``[UNK]``).
         """
-        model = _core.WordPieceModel.from_file(os.fspath(vocab_path), lowercase, strip_accents)
+        path = _checks.path(vocab_path, "vocab_path")
+        model = _core.WordPieceModel.from_file(path, lowercase, strip_accents)
         return cls(model, model_max_length)
 
     @classmethod
-    def from_pretrained(cls, model_dir: str | os.PathLike[str]) -> WordPieceTokenizer:
+    def from_pretrained(cls, path: str | os.PathLike[str]) -> WordPieceTokenizer:
         """Load a BERT tokenizer folder: ``vocab.txt`` plus ``tokenizer_config.json``.
 
         The config (optional) gives ``do_lower_case`` (default true), ``strip_accents``
         and ``model_max_length`` (absurdly large values, as some configs carry, mean 512).
         """
-        model_dir = Path(model_dir)
+        model_dir = Path(_checks.path(path, "path"))
         config: dict[str, Any] = {}
         config_path = model_dir / "tokenizer_config.json"
         if config_path.is_file():
@@ -121,85 +110,79 @@ class WordPieceTokenizer:
     @classmethod
     def train(
         cls,
-        files_or_iterator: str
-        | os.PathLike[str]
-        | Iterable[str | os.PathLike[str]]
-        | Iterable[str],
+        files: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | None = None,
+        texts: Iterable[str] | None = None,
+        *,
         vocab_size: int,
         min_frequency: int = 2,
         special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
         lowercase: bool = True,
         strip_accents: bool | None = None,
-        num_threads: int | None = None,
         model_max_length: int = _DEFAULT_MAX_LENGTH,
-        files: bool | None = None,
         progress: bool = False,
+        num_threads: int | None = None,
     ) -> WordPieceTokenizer:
         """Train a WordPiece vocabulary of up to ``vocab_size`` tokens.
 
-        ``files_or_iterator`` is a path, a list of paths, or any iterable of texts
-        (lines, documents). A list whose items are all existing files is read as files;
-        pass ``files=True/False`` to say so explicitly. Words are counted after the
-        normalizer and pre-tokenizer, then pairs of symbols are merged most frequent first
-        (pairs seen fewer than ``min_frequency`` times are never merged). The vocabulary
-        is ``special_tokens``, then the alphabet, then the merges; it must contain
-        ``[UNK]``. ``progress=True`` reports each stage on stderr.
+        Give exactly one of ``files`` (a path or a list of paths, UTF-8 text read
+        line by line; every one must exist) or ``texts`` (any iterable of str: lines,
+        documents, a generator). Words are counted after the normalizer and
+        pre-tokenizer on ``num_threads`` threads, then pairs of symbols are merged
+        most frequent first (pairs seen fewer than ``min_frequency`` times are never
+        merged). The vocabulary is ``special_tokens``, then the alphabet, then the
+        merges; it must contain ``[UNK]``, and a ``vocab_size`` too small for the
+        special tokens and alphabet is a ValueError saying the smallest possible
+        size. ``progress=True`` shows the progress on stderr.
         """
-        started = time.perf_counter()
-
-        def report(message: str) -> None:
-            if progress:
-                elapsed = time.perf_counter() - started
-                print(
-                    f"WordPiece training [{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True
-                )
-
-        if "[UNK]" not in special_tokens:
+        paths = training_files(files, texts)
+        vocab_size = _checks.positive_int("vocab_size", vocab_size)
+        min_frequency = _checks.integer("min_frequency", min_frequency, minimum=0)
+        num_threads = _checks.num_threads(num_threads)
+        specials = _checks.texts(special_tokens, "special_tokens")
+        if "[UNK]" not in specials:
             raise ValueError("special_tokens must contain [UNK]")
         counts = _core.WordPieceWordCounts(lowercase, strip_accents)
-        if isinstance(files_or_iterator, str | os.PathLike) and files is not False:
-            counts.add_file(os.fspath(files_or_iterator), num_threads)
-        else:
-            items = files_or_iterator
-            if files is None and isinstance(items, list | tuple):
-                files = bool(items) and all(
-                    isinstance(p, os.PathLike) or (isinstance(p, str) and os.path.isfile(p))
-                    for p in items
-                )
-            if files:
-                for path in items:
-                    counts.add_file(os.fspath(path), num_threads)
-                    report(f"read {os.fspath(path)}")
+        stream = None if progress else io.StringIO()
+        total, unit = (len(paths), "files") if paths is not None else (None, "texts")
+        with Progress(total, "WordPiece training: counting", unit, stream) as bar:
+            if paths is not None:
+                for path in paths:
+                    counts.add_file(path, num_threads)
+                    bar.update(1, words=len(counts))
             else:
-                chunk: list[str] = []
-                for text in items:
-                    if not isinstance(text, str):
-                        raise TypeError(f"training texts must be str, not {type(text).__name__}")
-                    chunk.append(text)
-                    if len(chunk) >= _TRAIN_CHUNK:
-                        counts.add_texts(chunk, num_threads)
-                        chunk = []
-                        report(f"{len(counts):,} distinct words so far")
-                if chunk:
+                for chunk in text_chunks(texts):  # type: ignore[arg-type]
                     counts.add_texts(chunk, num_threads)
-        report(f"counted {len(counts):,} distinct words; merging up to {vocab_size:,} tokens")
-        tokens = counts.train(vocab_size, min_frequency, list(special_tokens))
-        report(f"done: {len(tokens):,} tokens")
+                    bar.update(len(chunk), words=len(counts))
+        with Progress(None, "WordPiece training: merging", "tokens", stream) as bar:
+            tokens = counts.train(vocab_size, min_frequency, specials)
+            bar.update(len(tokens))
+        if len(tokens) > vocab_size:
+            # The core never drops the alphabet, so it returned just specials + alphabet.
+            alphabet = len(tokens) - len(specials)
+            what = f"{len(specials)} special tokens plus the {alphabet} characters of the alphabet"
+            raise too_small_vocab(vocab_size, len(tokens), what)
         model = _core.WordPieceModel.from_tokens(tokens, lowercase, strip_accents)
         return cls(model, model_max_length)
 
-    def save(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``vocab.txt`` and ``tokenizer_config.json`` into ``directory`` (created).
+    # --- saving -------------------------------------------------------------------------
 
-        Each file is written to a temporary file and renamed, so readers never see a
-        partial file. Returns the directory. ``from_pretrained`` reads it back, and so
-        does Hugging Face (``BertWordPieceTokenizer(vocab_file)``, ``BertTokenizer``).
-        """
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+    def _write_files(self, directory: Path) -> list[str]:
+        """``vocab.txt``, ``tokenizer_config.json`` (transformers' BertTokenizer) and
+        ``tokenizer.json`` (HF ``tokenizers``)."""
         tokens = self._model.tokens()
-        _write_atomic(directory / "vocab.txt", "".join(t + "\n" for t in tokens))
-        config = {
+        # One file after another (not all made first): each is written as soon as
+        # it is ready, so a failure can come between files, as the tests simulate.
+        makers = {
+            "vocab.txt": lambda: "".join(t + "\n" for t in tokens),
+            "tokenizer_config.json": lambda: json.dumps(self._config(), indent=2) + "\n",
+            "tokenizer.json": lambda: json.dumps(self._tokenizer_json(tokens), ensure_ascii=False),
+        }
+        for name, make in makers.items():
+            (directory / name).write_text(make(), encoding="utf-8", newline="\n")
+        return list(makers)
+
+    def _config(self) -> dict[str, Any]:
+        return {
             "tokenizer_class": "BertTokenizer",
             "do_lower_case": self._model.lowercase,
             "strip_accents": self._model.strip_accents,
@@ -211,8 +194,54 @@ class WordPieceTokenizer:
             "cls_token": "[CLS]",
             "mask_token": "[MASK]",
         }
-        _write_atomic(directory / "tokenizer_config.json", json.dumps(config, indent=2) + "\n")
-        return directory
+
+    def _tokenizer_json(self, tokens: list[str]) -> dict[str, Any]:
+        """The pipeline in HF ``tokenizers``' format: what the core runs, stage by stage."""
+        vocab = {t: i for i, t in enumerate(tokens)}
+        # The core treats the BERT special tokens it finds in the vocabulary as whole
+        # tokens in any text, as HF does with its non-normalized added tokens.
+        added = [
+            {"id": vocab[t], "content": t, "single_word": False, "lstrip": False,
+             "rstrip": False, "normalized": False, "special": True}
+            for t in DEFAULT_SPECIAL_TOKENS if t in vocab
+        ]  # fmt: skip
+        post_processor = None
+        if "[CLS]" in vocab and "[SEP]" in vocab:
+            cls, sep = {"id": "[CLS]", "type_id": 0}, {"id": "[SEP]", "type_id": 0}
+            post_processor = {
+                "type": "TemplateProcessing",
+                "single": [{"SpecialToken": cls}, {"Sequence": {"id": "A", "type_id": 0}},
+                           {"SpecialToken": sep}],
+                "pair": [{"SpecialToken": cls}, {"Sequence": {"id": "A", "type_id": 0}},
+                         {"SpecialToken": sep}, {"Sequence": {"id": "B", "type_id": 1}},
+                         {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                "special_tokens": {
+                    t: {"id": t, "ids": [vocab[t]], "tokens": [t]} for t in ("[CLS]", "[SEP]")
+                },
+            }  # fmt: skip
+        return {
+            "version": "1.0",
+            "truncation": None,
+            "padding": None,
+            "added_tokens": added,
+            "normalizer": {
+                "type": "BertNormalizer",
+                "clean_text": True,
+                "handle_chinese_chars": True,
+                "strip_accents": self._model.strip_accents,
+                "lowercase": self._model.lowercase,
+            },
+            "pre_tokenizer": {"type": "BertPreTokenizer"},
+            "post_processor": post_processor,
+            "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": True},
+            "model": {
+                "type": "WordPiece",
+                "unk_token": "[UNK]",
+                "continuing_subword_prefix": "##",
+                "max_input_chars_per_word": _MAX_INPUT_CHARS_PER_WORD,
+                "vocab": vocab,
+            },
+        }
 
     # --- encoding -----------------------------------------------------------------------
 
@@ -230,8 +259,17 @@ class WordPieceTokenizer:
         ``max_length`` truncates to that many tokens in all, special tokens included;
         a pair loses tokens from its longer text first.
         """
-        _check_counts(max_length)
-        return self._model.encode(text, pair, add_special_tokens, max_length)
+        return self._model.encode(text, pair, add_special_tokens, _check_max_length(max_length))
+
+    @staticmethod
+    def _inputs(texts: Any, pairs: Any) -> tuple[list[str], list[str] | None]:
+        texts = _checks.texts(texts)
+        if pairs is None:
+            return texts, None
+        pairs = _checks.texts(pairs, "pairs")
+        if len(pairs) != len(texts):
+            raise ValueError(f"pairs has {len(pairs)} items but texts has {len(texts)}")
+        return texts, pairs
 
     def encode_batch(
         self,
@@ -249,10 +287,9 @@ class WordPieceTokenizer:
         0, type id 0, offsets (0, 0)) to the longest in the batch; ``"max_length"`` pads to
         ``max_length`` (which must be given). ``num_threads`` defaults to all cores.
         """
-        texts = _check_texts("texts", texts)
-        if pairs is not None:
-            pairs = _check_texts("pairs", pairs)
-        _check_counts(max_length, num_threads)
+        texts, pairs = self._inputs(texts, pairs)
+        max_length = _check_max_length(max_length)
+        num_threads = _checks.num_threads(num_threads)
         if padding is True or padding == "longest":
             mode, pad_length = "longest", None
         elif padding is False or padding is None:
@@ -267,25 +304,36 @@ class WordPieceTokenizer:
             texts, pairs, add_special_tokens, max_length, mode, pad_length, num_threads
         )
 
-    def encode_batch_numpy(
+    def encode_batch_padded(
         self,
         texts: Sequence[str],
+        max_length: int | None = None,
+        *,
         pairs: Sequence[str] | None = None,
         add_special_tokens: bool = True,
-        max_length: int | None = None,
         num_threads: int | None = None,
     ) -> dict[str, np.ndarray]:
         """Encode a batch straight into int64 arrays of shape ``(len(texts), max_length)``.
 
         Returns ``{"input_ids", "token_type_ids", "attention_mask"}``, every row truncated
-        and padded to exactly ``max_length`` (default: ``model_max_length``), built in Rust
-        without per-token Python objects; ``torch.from_numpy`` takes them as they are.
+        and padded with ``[PAD]`` to exactly ``max_length`` (default:
+        ``model_max_length``), built in Rust without per-token Python objects;
+        ``torch.from_numpy`` takes them as they are.
         """
-        texts = _check_texts("texts", texts)
-        if pairs is not None:
-            pairs = _check_texts("pairs", pairs)
+        texts, pairs = self._inputs(texts, pairs)
         length = self.model_max_length if max_length is None else max_length
-        _check_counts(length, num_threads)
+        length = _checks.integer("max_length", length, minimum=0)
+        num_threads = _checks.num_threads(num_threads)
+        return self._padded(texts, pairs, length, add_special_tokens, num_threads)
+
+    def _padded(
+        self,
+        texts: list[str],
+        pairs: list[str] | None,
+        length: int,
+        add_special_tokens: bool,
+        num_threads: int | None,
+    ) -> dict[str, np.ndarray]:
         buffer = self._model.encode_batch_numpy(
             texts, length, pairs, add_special_tokens, num_threads
         )
@@ -295,6 +343,68 @@ class WordPieceTokenizer:
             "token_type_ids": arrays[1],
             "attention_mask": arrays[2],
         }
+
+    def encode_batch_numpy(
+        self,
+        texts: Sequence[str],
+        pairs: Sequence[str] | None = None,
+        add_special_tokens: bool = True,
+        max_length: int | None = None,
+        num_threads: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The same as :meth:`encode_batch_padded` (the name this method had first)."""
+        return self.encode_batch_padded(
+            texts,
+            max_length,
+            pairs=pairs,
+            add_special_tokens=add_special_tokens,
+            num_threads=num_threads,
+        )
+
+    def encode_batch_flat(
+        self,
+        texts: Sequence[str],
+        *,
+        pairs: Sequence[str] | None = None,
+        add_special_tokens: bool = True,
+        max_length: int | None = None,
+        num_threads: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Encode a batch into ``(ids, offsets)``, with no Python object per token.
+
+        ``ids`` is a flat ``uint32`` array of every encoding's ids one after another,
+        ``offsets`` an ``int64`` array of ``len(texts) + 1`` entries, so item ``i``
+        has ``ids[offsets[i]:offsets[i+1]]``: the ids of ``encode(texts[i], pairs[i],
+        add_special_tokens, max_length)``.
+        """
+        texts, pairs = self._inputs(texts, pairs)
+        max_length = _check_max_length(max_length)
+        num_threads = _checks.num_threads(num_threads)
+        # The core encodes into fixed-width rows. Without max_length a row that
+        # fills its width may have been cut, so those rows are encoded again, wider.
+        width = _FLAT_FIRST_WIDTH if max_length is None else max_length
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        pending = np.arange(len(texts))
+        done: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, their ids in row order)
+        while True:
+            sub_texts = [texts[r] for r in pending]
+            sub_pairs = None if pairs is None else [pairs[r] for r in pending]
+            arrays = self._padded(sub_texts, sub_pairs, width, add_special_tokens, num_threads)
+            mask = arrays["attention_mask"] == 1
+            row_lengths = mask.sum(axis=1)
+            cut = row_lengths == width if max_length is None else np.zeros(len(pending), bool)
+            whole = ~cut
+            done.append((pending[whole], arrays["input_ids"][whole][mask[whole]]))
+            lengths[pending[whole]] = row_lengths[whole]
+            pending = pending[cut]
+            if not len(pending):
+                break
+            width *= 2
+        offsets = offsets_from_lengths(lengths)
+        ids = np.empty(int(offsets[-1]), dtype=np.uint32)
+        for rows, values in done:
+            ids[row_positions(offsets, rows, lengths[rows])] = values
+        return ids, offsets
 
     # --- decoding and vocabulary --------------------------------------------------------
 
@@ -317,11 +427,12 @@ class WordPieceTokenizer:
 
     def token_to_id(self, token: str) -> int | None:
         """The id of ``token``, or None if it is not in the vocabulary."""
-        return self._model.token_to_id(token)
+        return self._model.token_to_id(_checks.text(token, "token"))
 
     def id_to_token(self, id: int) -> str | None:
         """The token with id ``id``, or None if there is none."""
-        return self._model.id_to_token(id)
+        id = _checks.integer("id", id)
+        return self._model.id_to_token(id) if 0 <= id < 2**32 else None
 
     def get_vocab(self) -> dict[str, int]:
         """The vocabulary as a dict from token to id."""
