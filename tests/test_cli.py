@@ -99,7 +99,7 @@ def test_gpt_pretrain_streams_a_one_document_corpus_file(tmp_path):
     text = " ".join(text for _, text in assets.bbc_news()[:3]).replace("\n", " ")
     corpus = tmp_path / "one_document.txt"
     corpus.write_text(text + "\n", encoding="utf-8")
-    ByteLevelBPETokenizer.train(iter([text]), vocab_size=300).save(tmp_path / "bpe")
+    ByteLevelBPETokenizer.train(texts=[text], vocab_size=300).save_pretrained(tmp_path / "bpe")
     done = ptm("gpt", "pretrain", "--corpus", corpus, "--tokenizer", tmp_path / "bpe",
                "--layers", "1", "--hidden", "32", "--heads", "2", "--block-size", "16",
                "--batch-size", "2", "--max-steps", "2", "--output", tmp_path / "model")  # fmt: skip
