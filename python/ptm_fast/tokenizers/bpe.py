@@ -23,6 +23,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ptm_fast import _core
+from ptm_fast._arrays import to_numpy
 
 #: ``"none_raise"`` (the default): special-token text in the input is an error;
 #: ``"all"``: every special token is encoded as its id; a set of names: those are,
@@ -280,7 +281,7 @@ class ByteLevelBPETokenizer:
         ids, offsets = self._core.encode_batch_flat(
             _check_texts(texts), _check_threads(num_threads), allowed, ordinary
         )
-        return np.frombuffer(ids, dtype="<u4"), np.frombuffer(offsets, dtype="<i8")
+        return to_numpy(ids), to_numpy(offsets)
 
     # --- training data for a GPT ------------------------------------------------
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ptm_fast import _core
+from ptm_fast._arrays import to_numpy
 from ptm_fast._core import Encoding
 
 __all__ = ["DEFAULT_SPECIAL_TOKENS", "Encoding", "WordPieceTokenizer"]
@@ -286,10 +287,9 @@ class WordPieceTokenizer:
             pairs = _check_texts("pairs", pairs)
         length = self.model_max_length if max_length is None else max_length
         _check_counts(length, num_threads)
-        buffer = self._model.encode_batch_numpy(
-            texts, length, pairs, add_special_tokens, num_threads
+        arrays = to_numpy(
+            self._model.encode_batch_numpy(texts, length, pairs, add_special_tokens, num_threads)
         )
-        arrays = np.frombuffer(buffer, dtype=np.int64).reshape(3, len(texts), length)
         return {
             "input_ids": arrays[0],
             "token_type_ids": arrays[1],
