@@ -85,18 +85,13 @@ impl PretrainingCorpus {
         seed: u64,
         threads: usize,
     ) -> Result<Self> {
-        let roles = TokenRoles::from_tokenizer(tokenizer)?;
-        let mut encoder = DocumentEncoder {
-            tokenizer,
-            threads,
-            pending: Vec::new(),
-            documents: Vec::new(),
-        };
-        read_documents(path, |document, sentence| {
-            encoder.push(document, sentence);
-            Ok(())
-        })?;
-        Self::from_encoded(roles, &encoder.finish(), max_length, seed)
+        Self::encode(tokenizer, max_length, seed, threads, |encoder| {
+            read_documents(path, |document, sentence| {
+                encoder.push(document, sentence);
+                Ok(())
+            })
+            .map(|_| ())
+        })
     }
 
     /// Like [`from_file`](Self::from_file), from documents given as lists of sentences.
@@ -107,18 +102,32 @@ impl PretrainingCorpus {
         seed: u64,
         threads: usize,
     ) -> Result<Self> {
+        Self::encode(tokenizer, max_length, seed, threads, |encoder| {
+            for (d, document) in documents.iter().enumerate() {
+                for sentence in document {
+                    encoder.push(d, sentence);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `feed` on an encoder, then builds the pairs of what it encoded.
+    fn encode(
+        tokenizer: &WordPieceTokenizer,
+        max_length: usize,
+        seed: u64,
+        threads: usize,
+        feed: impl FnOnce(&mut DocumentEncoder<'_>) -> Result<()>,
+    ) -> Result<Self> {
         let roles = TokenRoles::from_tokenizer(tokenizer)?;
         let mut encoder = DocumentEncoder {
             tokenizer,
             threads,
             pending: Vec::new(),
-            documents: vec![Vec::new(); documents.len()],
+            documents: Vec::new(),
         };
-        for (d, document) in documents.iter().enumerate() {
-            for sentence in document {
-                encoder.push(d, sentence);
-            }
-        }
+        feed(&mut encoder)?;
         Self::from_encoded(roles, &encoder.finish(), max_length, seed)
     }
 

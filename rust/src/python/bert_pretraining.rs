@@ -14,17 +14,8 @@ use super::wordpiece::PyWordPieceModel;
 use crate::bert_pretraining::documents::read_documents as read_document_file;
 use crate::bert_pretraining::{MaskingConfig, PretrainingCorpus};
 use crate::error::{Error, Result};
-use crate::parallel::default_threads;
-
-fn threads(num_threads: Option<usize>) -> Result<usize> {
-    match num_threads {
-        None => Ok(default_threads()),
-        Some(0) => Err(Error::InvalidArgument(
-            "num_threads must be at least 1".into(),
-        )),
-        Some(n) => Ok(n),
-    }
-}
+use crate::parallel::threads_or_default as threads;
+use crate::wordpiece::WordPieceTokenizer;
 
 fn row_indices(rows: Vec<i64>) -> Result<Vec<usize>> {
     rows.into_iter()
@@ -58,6 +49,21 @@ pub(crate) struct PyPretrainingCorpus {
     inner: Arc<PretrainingCorpus>,
 }
 
+impl PyPretrainingCorpus {
+    /// Runs `make` with the GIL released on the tokenizer's Rust model.
+    fn build(
+        py: Python<'_>,
+        tokenizer: &PyWordPieceModel,
+        make: impl FnOnce(&WordPieceTokenizer) -> Result<PretrainingCorpus> + Send,
+    ) -> PyResult<Self> {
+        let tok = Arc::clone(&tokenizer.inner);
+        let corpus = guarded_detached(py, || make(&tok))?;
+        Ok(Self {
+            inner: Arc::new(corpus),
+        })
+    }
+}
+
 #[pymethods]
 impl PyPretrainingCorpus {
     /// Streams a corpus file and encodes it with `tokenizer`.
@@ -71,12 +77,8 @@ impl PyPretrainingCorpus {
         seed: u64,
         num_threads: Option<usize>,
     ) -> PyResult<Self> {
-        let tok = Arc::clone(&tokenizer.inner);
-        let corpus = guarded_detached(py, || {
-            PretrainingCorpus::from_file(&tok, &path, max_length, seed, threads(num_threads)?)
-        })?;
-        Ok(Self {
-            inner: Arc::new(corpus),
+        Self::build(py, tokenizer, |tok| {
+            PretrainingCorpus::from_file(tok, &path, max_length, seed, threads(num_threads)?)
         })
     }
 
@@ -91,18 +93,9 @@ impl PyPretrainingCorpus {
         seed: u64,
         num_threads: Option<usize>,
     ) -> PyResult<Self> {
-        let tok = Arc::clone(&tokenizer.inner);
-        let corpus = guarded_detached(py, || {
-            PretrainingCorpus::from_documents(
-                &tok,
-                &documents,
-                max_length,
-                seed,
-                threads(num_threads)?,
-            )
-        })?;
-        Ok(Self {
-            inner: Arc::new(corpus),
+        Self::build(py, tokenizer, |tok| {
+            let threads = threads(num_threads)?;
+            PretrainingCorpus::from_documents(tok, &documents, max_length, seed, threads)
         })
     }
 

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use super::arrays::Array;
 use super::errors::{guarded, guarded_detached};
 use crate::error::Error;
-use crate::parallel::default_threads;
+use crate::parallel::threads_or_default;
 use crate::wordpiece::trainer::{train, TrainerOptions, WordCounts};
 use crate::wordpiece::{
     EncodeOptions, Encoding, NormalizerOptions, Padding, Vocab, WordPieceTokenizer,
@@ -27,11 +27,7 @@ fn normalizer(lowercase: bool, strip_accents: Option<bool>) -> NormalizerOptions
 }
 
 fn threads(num_threads: Option<usize>) -> PyResult<usize> {
-    match num_threads {
-        None => Ok(default_threads()),
-        Some(0) => Err(Error::InvalidArgument("num_threads must be at least 1".into()).into()),
-        Some(n) => Ok(n),
-    }
+    Ok(threads_or_default(num_threads)?)
 }
 
 /// The Rust WordPiece tokenizer; `ptm_fast.WordPieceTokenizer` wraps it.
