@@ -11,36 +11,60 @@ class InternalError(RuntimeError):
 class MissingFileError(FileNotFoundError, ValueError):
     """An input file does not exist; both a FileNotFoundError and a ValueError."""
 
-def pre_tokenize(text: str) -> list[tuple[str, tuple[int, int]]]: ...
+def pre_tokenize(text: str) -> list[tuple[str, tuple[int, int]]]: ...  # WordPiece's
 def count_words_in_file(path: str | os.PathLike[str]) -> list[tuple[str, int]]: ...
 def count_words(lines: list[str]) -> list[tuple[str, int]]: ...
 def _panic_for_tests(message: str) -> None: ...
 
+# --- arrays (rust/src/python/arrays.rs): the one way arrays cross ---
+
+class Array:
+    """An int64 or uint32 array owned by Rust; numpy.asarray(a) views it (ptm_fast._arrays)."""
+
+    __array_interface__: dict[str, object]
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+# --- end arrays ---
+
 # --- BERT pretraining data (rust/src/python/bert_pretraining.rs) ---
 
-def bert_pretraining_pairs(
-    documents: list[list[list[int]]],
-    max_length: int,
-    cls_id: int,
-    sep_id: int,
-    mask_id: int,
-    pad_id: int,
-    seed: int,
-) -> tuple[bytes, bytes, bytes, int]: ...
-def bert_mask_tokens(
-    input_ids: bytes,
-    width: int,
-    is_continuation: bytes,
-    cls_id: int,
-    sep_id: int,
-    mask_id: int,
-    pad_id: int,
-    probability: float,
-    first_random_id: int,
-    whole_word: bool,
-    seed: int,
-    num_threads: int | None = None,
-) -> tuple[bytes, bytes]: ...
+def read_documents(path: str | os.PathLike[str]) -> list[list[str]]: ...
+
+class BertPretrainingCorpus:
+    """Encoded next-sentence pairs; batch() masks rows of them in one call."""
+
+    @staticmethod
+    def from_file(
+        path: str | os.PathLike[str],
+        tokenizer: WordPieceModel,
+        max_length: int,
+        seed: int,
+        num_threads: int | None = None,
+    ) -> BertPretrainingCorpus: ...
+    @staticmethod
+    def from_documents(
+        documents: list[list[str]],
+        tokenizer: WordPieceModel,
+        max_length: int,
+        seed: int,
+        num_threads: int | None = None,
+    ) -> BertPretrainingCorpus: ...
+    def __len__(self) -> int: ...
+    @property
+    def max_length(self) -> int: ...
+    def special_ids(self) -> dict[str, int]: ...
+    def reserved_ids(self) -> Array: ...
+    def next_sentence_labels(self) -> Array: ...
+    def token_counts(self, rows: list[int]) -> Array: ...
+    def batch(
+        self,
+        rows: list[int],
+        seed: int,
+        probability: float = 0.15,
+        whole_word: bool = False,
+        num_threads: int | None = None,
+    ) -> dict[str, Array]: ...
 
 # --- end BERT pretraining data ---
 
@@ -96,7 +120,7 @@ class WordPieceModel:
         pairs: list[str] | None = None,
         add_special_tokens: bool = True,
         num_threads: int | None = None,
-    ) -> bytearray: ...
+    ) -> Array: ...
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str: ...
     @property
     def vocab_size(self) -> int: ...
@@ -149,7 +173,7 @@ class ByteLevelBpe:
         num_threads: int | None,
         allowed_special: list[str] | None,
         ordinary: bool,
-    ) -> tuple[bytearray, bytearray]: ...
+    ) -> tuple[Array, Array]: ...
     def decode_bytes(self, ids: list[int]) -> bytes: ...
     @property
     def vocab_size(self) -> int: ...
@@ -222,11 +246,6 @@ class FloatMatrix:
     __array_interface__: dict[str, object]
     def __init__(self, rows: int, cols: int) -> None: ...
     def init_random(self, seed: int) -> None: ...
-
-class Int64Array:
-    """An int64 array owned by Rust; numpy.asarray(a) views it."""
-
-    __array_interface__: dict[str, object]
 
 class Word2VecBatcher:
     """Skip-gram pairs or CBOW contexts with negatives, in batches."""

@@ -150,7 +150,7 @@ def run_finetune(args) -> int:
 
 def run_pretrain(args) -> int:
     from ptm_fast.bert.modeling import BertConfig
-    from ptm_fast.bert.pretraining import pretrain_bert, read_documents
+    from ptm_fast.bert.pretraining import pretrain_bert
     from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
 
     tokenizer = WordPieceTokenizer.from_pretrained(args.vocab)
@@ -163,7 +163,7 @@ def run_pretrain(args) -> int:
         max_position_embeddings=args.max_length,
     )
     result = pretrain_bert(
-        read_documents(args.corpus),
+        args.corpus,  # streamed by the Rust core
         tokenizer,
         config,
         _training_config(args, warmup_ratio=0.05),

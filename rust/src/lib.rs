@@ -10,7 +10,6 @@ pub mod bpe;
 pub mod error;
 pub mod gpt_data;
 pub mod parallel;
-pub mod pretokenize;
 pub mod rng;
 pub mod text_lines;
 pub mod word2vec;

@@ -12,6 +12,17 @@ pub fn default_threads() -> usize {
     thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
+/// The thread count a caller asked for (`None`: [`default_threads`]); 0 is an error.
+pub fn threads_or_default(num_threads: Option<usize>) -> crate::Result<usize> {
+    match num_threads {
+        None => Ok(default_threads()),
+        Some(0) => Err(crate::Error::InvalidArgument(
+            "num_threads must be at least 1".into(),
+        )),
+        Some(n) => Ok(n),
+    }
+}
+
 /// Applies `f` to every item on up to `threads` threads; results keep the
 /// items' order. Small batches run on the calling thread.
 pub fn map_ordered<T, R, F>(items: &[T], threads: usize, f: F) -> Vec<R>

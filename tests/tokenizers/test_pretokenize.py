@@ -74,3 +74,55 @@ def test_pieces_slice_the_input_and_cover_every_non_space(text):
 @given(st.lists(st.text(alphabet="abcXYZ", min_size=1, max_size=8), max_size=10))
 def test_plain_words_joined_by_spaces_come_back(words):
     assert [p for p, _ in ptm_fast.pre_tokenize("  ".join(words))] == words
+
+
+# --- agreement with the reference: HF tokenizers' BertPreTokenizer ------------------------
+
+
+@pytest.fixture(scope="module")
+def reference():
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    return BertPreTokenizer()
+
+
+def test_equals_bert_pre_tokenizer_on_every_real_corpus_line(reference):
+    from ptm_fast import assets
+
+    lines = assets.real_corpus_lines()
+    assert len(lines) > 10_000
+    mismatches = [
+        line for line in lines if ptm_fast.pre_tokenize(line) != reference.pre_tokenize_str(line)
+    ]
+    assert not mismatches, mismatches[:3]
+
+
+@given(st.text(max_size=80))
+def test_equals_bert_pre_tokenizer_on_any_text(text):
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    assert ptm_fast.pre_tokenize(text) == BertPreTokenizer().pre_tokenize_str(text)
+
+
+@given(st.text(alphabet=st.sampled_from("ab1 \t\n\x0b\x1f\x85\xa0\u3000.,!¿—$€'#日"), max_size=40))
+def test_equals_bert_pre_tokenizer_on_spaces_and_marks(text):
+    from tokenizers.pre_tokenizers import BertPreTokenizer
+
+    assert ptm_fast.pre_tokenize(text) == BertPreTokenizer().pre_tokenize_str(text)
+
+
+def test_is_what_wordpiece_splits_on():
+    # The tokenizer's pre-tokenizer is the same rule: its word-initial pieces
+    # start exactly where pre_tokenize's pieces start (a cased vocabulary, so
+    # no normalization moves anything; "f€g" becomes one [UNK] word).
+    from ptm_fast import WordPieceTokenizer, _core
+
+    tokens = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", *"abcdefgh.,!¿—$'", "##b", "##c"]
+    tok = WordPieceTokenizer(_core.WordPieceModel.from_tokens(tokens, lowercase=False))
+    text = "ab, c¿d—e$ f€g'h!\u3000bc"
+    starts = [start for _, (start, _) in ptm_fast.pre_tokenize(text)]
+    enc = tok.encode(text, add_special_tokens=False)
+    initial = [
+        s for t, (s, _) in zip(enc.tokens, enc.offsets, strict=True) if not t.startswith("##")
+    ]
+    assert initial == starts

@@ -8,6 +8,7 @@ accuracy on held-out pairs before and after.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,8 +28,8 @@ __all__ = ["PretrainingResult", "evaluate_pretraining", "pretrain_bert", "read_d
 def evaluate_pretraining(model, data: PretrainingData, masker: Masker, unigram: np.ndarray, seed=1):
     """Masked-word accuracy of the model and of a unigram baseline, and NSP accuracy.
 
-    ``unigram`` holds token counts from the training data: the baseline always
-    predicts the most frequent non-special token.
+    ``unigram`` holds token counts from the training data (``data.token_counts()``):
+    the baseline always predicts the most frequent non-special token.
     """
     baseline_token = int(np.argmax(unigram))
     batches = (
@@ -57,22 +58,13 @@ def evaluate_pretraining(model, data: PretrainingData, masker: Masker, unigram: 
     }
 
 
-def unigram_counts(
-    data: PretrainingData, vocab_size: int, special_ids: Sequence[int]
-) -> np.ndarray:
-    """How often each non-special token occurs in ``data``."""
-    counts = np.bincount(data.input_ids[data.attention_mask == 1].ravel(), minlength=vocab_size)
-    counts[list(special_ids)] = 0
-    return counts
-
-
 # What pretrain_bert returns: ``before``/``after`` hold the held-out figures of
 # evaluate_pretraining; ``details`` the number of training pairs (``examples``).
 PretrainingResult = TrainingResult
 
 
 def pretrain_bert(
-    documents: Sequence[Sequence[str]],
+    documents: Sequence[Sequence[str]] | str | os.PathLike,
     tokenizer,
     config=None,
     training=None,
@@ -83,13 +75,16 @@ def pretrain_bert(
 ) -> TrainingResult:
     """Pretrain a BERT from scratch with masked-LM + next-sentence prediction.
 
+    ``documents`` is a list of documents (each a list of sentences) or the path
+    of a corpus file (one sentence per line, a blank line between documents),
+    which the Rust core streams.
+
     ``config`` defaults to a small BERT (4 layers, hidden 256) over the
     tokenizer's vocabulary; ``training`` to AdamW at 1e-4 with warmup. Held-out
     pairs measure masked-word accuracy against a unigram baseline and NSP
     accuracy before and after training.
     """
     from ptm_fast.bert.modeling import BertConfig, BertForPreTraining
-    from ptm_fast.training.data import EpochBatches
     from ptm_fast.training.trainer import TrainingConfig
 
     config = config or BertConfig(
@@ -97,20 +92,19 @@ def pretrain_bert(
         num_attention_heads=4, intermediate_size=1024, max_position_embeddings=max_length,
     )  # fmt: skip
     training = training or TrainingConfig(epochs=1, lr=1e-4, warmup_ratio=0.05)
-    data = PretrainingData.from_documents(documents, tokenizer, max_length, seed=training.seed)
+    if isinstance(documents, str | os.PathLike):
+        data = PretrainingData.from_file(documents, tokenizer, max_length, seed=training.seed)
+    else:
+        data = PretrainingData.from_documents(documents, tokenizer, max_length, seed=training.seed)
     train, valid = data.split(valid_fraction, seed=training.seed)
     if len(train) < batch_size:
         raise ValueError(f"{len(train)} training pairs do not fill one batch of {batch_size}")
-    masker = Masker.for_tokenizer(tokenizer, whole_word=whole_word)
-    special = [masker.cls_id, masker.sep_id, masker.mask_id, masker.pad_id]
-    unigram = unigram_counts(train, tokenizer.vocab_size, special)
+    masker = Masker(whole_word=whole_word)
+    unigram = train.token_counts()
     model = BertForPreTraining(config)
 
     def evaluate(model):
         return evaluate_pretraining(model, valid, masker, unigram)
 
     batches = epoch_batches(train, masker, batch_size, training.seed)
-    train_batches = EpochBatches(batches, len(train) // batch_size)
-    return train_and_measure(
-        model, training, train_batches, evaluate, details={"examples": len(train)}
-    )
+    return train_and_measure(model, training, batches, evaluate, details={"examples": len(train)})

@@ -24,6 +24,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ptm_fast import _checks, _core
+from ptm_fast._arrays import to_numpy
 from ptm_fast._core import MissingFileError
 from ptm_fast.tokenizers.base import (
     Tokenizer,
@@ -319,7 +320,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         raw_ids, raw_offsets = self._core.encode_batch_flat(
             _checks.texts(texts), _checks.num_threads(num_threads), allowed, ordinary
         )
-        ids, offsets = np.frombuffer(raw_ids, dtype="<u4"), np.frombuffer(raw_offsets, dtype="<i8")
+        ids, offsets = to_numpy(raw_ids), to_numpy(raw_offsets)
         if max_length is None:
             return ids, offsets
         lengths = np.minimum(np.diff(offsets), max_length)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ptm_fast import _checks, _core
+from ptm_fast._arrays import to_numpy
 from ptm_fast._core import Encoding
 from ptm_fast._progress import Progress
 from ptm_fast.tokenizers.base import (
@@ -334,10 +335,9 @@ class WordPieceTokenizer(Tokenizer):
         add_special_tokens: bool,
         num_threads: int | None,
     ) -> dict[str, np.ndarray]:
-        buffer = self._model.encode_batch_numpy(
-            texts, length, pairs, add_special_tokens, num_threads
+        arrays = to_numpy(
+            self._model.encode_batch_numpy(texts, length, pairs, add_special_tokens, num_threads)
         )
-        arrays = np.frombuffer(buffer, dtype=np.int64).reshape(3, len(texts), length)
         return {
             "input_ids": arrays[0],
             "token_type_ids": arrays[1],

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ptm_fast import _checks, _core
+from ptm_fast._arrays import to_numpy
 from ptm_fast._io import atomic_file
 from ptm_fast._progress import Progress
 from ptm_fast.word2vec.keyed_vectors import KeyedVectors
@@ -189,8 +190,8 @@ class Word2Vec:
         self._syn0 = _core.FloatMatrix(len(vocab), self.vector_size)
         self._syn0.init_random(self.seed)
         self._syn1 = _core.FloatMatrix(len(vocab), self.vector_size)
-        self.wv.vectors = np.asarray(self._syn0)
-        self.syn1neg = np.asarray(self._syn1)
+        self.wv.vectors = to_numpy(self._syn0)
+        self.syn1neg = to_numpy(self._syn1)
         self.wv._norms = None
 
     def _set_vocab(self, vocab) -> None:
@@ -400,8 +401,8 @@ class Word2Vec:
                 raise ValueError(f"{path}: {name} has shape {arrays[name].shape}, expected {shape}")
         model._syn0 = _core.FloatMatrix(*shape)
         model._syn1 = _core.FloatMatrix(*shape)
-        model.wv.vectors = np.asarray(model._syn0)
-        model.syn1neg = np.asarray(model._syn1)
+        model.wv.vectors = to_numpy(model._syn0)
+        model.syn1neg = to_numpy(model._syn1)
         model.wv.vectors[...] = arrays["vectors"]
         model.syn1neg[...] = arrays["syn1neg"]
         return model

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ptm_fast import _core
+from ptm_fast._arrays import to_numpy
 
 __all__ = ["NegativeSamplingWord2Vec", "train_torch"]
 
@@ -121,9 +122,7 @@ def train_torch(model, corpus, *, epochs, alpha, min_alpha, compute_loss, bar=No
             if batch is None:
                 break
             *arrays, progress = batch
-            tensors = [
-                torch.from_numpy(np.asarray(a)).to(device, non_blocking=True) for a in arrays
-            ]
+            tensors = [torch.from_numpy(to_numpy(a)).to(device, non_blocking=True) for a in arrays]
             if model.sg:
                 inputs, targets, negatives = tensors
                 lengths = None

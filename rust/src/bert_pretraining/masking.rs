@@ -1,60 +1,74 @@
 //! Masked-LM masking: which positions the model must predict, and what it sees there.
 
-use super::SpecialIds;
-use crate::rng::SplitMix64;
+use super::roles::TokenRoles;
+use crate::error::{Error, Result};
+use crate::parallel::map_ordered;
+use crate::rng::Rng;
 
 /// The label of a position the loss ignores (PyTorch's `ignore_index`).
 pub const IGNORE: i64 = -100;
 
-/// How to mask one example.
+/// Batches with fewer tokens than this are masked on the calling thread:
+/// spawning threads would cost more than the work.
+const PARALLEL_TOKENS: usize = 1 << 16;
+
+/// How to mask.
 #[derive(Debug, Clone, Copy)]
 pub struct MaskingConfig {
-    /// Share of the maskable positions to predict (BERT: 0.15).
+    /// Share of the maskable positions to predict (BERT: 0.15). 0 masks nothing.
     pub probability: f64,
-    /// Random replacement tokens are drawn from `first_random_id..vocab_size`,
-    /// so they are never special tokens (in BERT's vocab ids below 999 are
-    /// `[PAD]`, `[unusedN]`, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]`).
-    pub first_random_id: u32,
-    pub vocab_size: u32,
     /// Mask whole words: a word's `##` continuations are masked with it.
     pub whole_word: bool,
 }
 
-/// Masks `input_ids` in place and returns the labels: the original id at each
-/// position to predict, [`IGNORE`] elsewhere.
+impl MaskingConfig {
+    fn check(&self) -> Result<()> {
+        if (0.0..=1.0).contains(&self.probability) {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "masking probability must be in [0, 1], got {}",
+                self.probability
+            )))
+        }
+    }
+}
+
+/// Masks one example in place and returns the labels: the original id at
+/// each position to predict, [`IGNORE`] elsewhere.
 ///
-/// `is_special[i]` marks positions that are never masked (`[CLS]`, `[SEP]`,
-/// padding); `is_continuation[i]` marks `##` pieces (used for whole words).
-/// Exactly `max(1, round(probability * maskable))` positions (or whole words
-/// covering at least that many) are chosen; of those, 80% become `[MASK]`, 10%
-/// a random token and 10% keep their id.
+/// Reserved ids (special tokens, padding) are never chosen. With a positive
+/// probability exactly `max(1, round(probability * maskable))` positions (or
+/// whole words covering at least that many) are chosen; of those, 80% become
+/// `[MASK]`, 10% a random non-reserved token and 10% keep their id.
 pub fn mask_tokens(
     input_ids: &mut [u32],
-    is_special: &[bool],
-    is_continuation: &[bool],
-    special: SpecialIds,
+    roles: &TokenRoles,
     config: MaskingConfig,
-    rng: &mut SplitMix64,
+    rng: &mut Rng,
 ) -> Vec<i64> {
     let mut labels = vec![IGNORE; input_ids.len()];
     // Units that are masked together: single positions, or whole words.
     let mut units: Vec<Vec<usize>> = Vec::new();
-    for i in 0..input_ids.len() {
-        if is_special[i] {
-            continue;
+    let mut previous_maskable = false;
+    for (i, &id) in input_ids.iter().enumerate() {
+        let maskable = !roles.is_reserved(id);
+        if maskable {
+            let joins = config.whole_word && previous_maskable && roles.is_continuation(id);
+            match units.last_mut() {
+                Some(unit) if joins => unit.push(i),
+                _ => units.push(vec![i]),
+            }
         }
-        let joins_previous = config.whole_word && is_continuation[i] && i > 0 && !is_special[i - 1];
-        match units.last_mut() {
-            Some(unit) if joins_previous && unit.last() == Some(&(i - 1)) => unit.push(i),
-            _ => units.push(vec![i]),
-        }
+        previous_maskable = maskable;
     }
     let maskable: usize = units.iter().map(Vec::len).sum();
-    if maskable == 0 {
+    if maskable == 0 || config.probability == 0.0 {
         return labels;
     }
     let wanted = ((config.probability * maskable as f64).round() as usize).max(1);
     rng.shuffle(&mut units);
+    let replacements = roles.replacements();
     let mut chosen = 0;
     for unit in units {
         if chosen >= wanted {
@@ -64,13 +78,9 @@ pub fn mask_tokens(
             labels[i] = i64::from(input_ids[i]);
             let roll = rng.next_f64();
             if roll < 0.8 {
-                input_ids[i] = special.mask;
-            } else if roll < 0.9 {
-                let span = config
-                    .vocab_size
-                    .saturating_sub(config.first_random_id)
-                    .max(1);
-                input_ids[i] = config.first_random_id + rng.below(span as usize) as u32;
+                input_ids[i] = roles.special.mask;
+            } else if roll < 0.9 && !replacements.is_empty() {
+                input_ids[i] = replacements[rng.index(replacements.len())];
             }
         }
         chosen += unit.len();
@@ -78,44 +88,81 @@ pub fn mask_tokens(
     labels
 }
 
+/// Masks `rows x width` ids in place (row-major) and returns the labels in
+/// the same layout. Row `r` draws from its own stream keyed by `(seed, r)`,
+/// so the result does not depend on `threads`.
+pub fn mask_rows(
+    input_ids: &mut [u32],
+    width: usize,
+    roles: &TokenRoles,
+    config: MaskingConfig,
+    seed: u64,
+    threads: usize,
+) -> Result<Vec<i64>> {
+    config.check()?;
+    if width == 0 || input_ids.len() % width != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "{} ids do not form rows of width {width}",
+            input_ids.len()
+        )));
+    }
+    let threads = if input_ids.len() < PARALLEL_TOKENS {
+        1
+    } else {
+        threads
+    };
+    let rows: Vec<(usize, std::sync::Mutex<&mut [u32]>)> = input_ids
+        .chunks_mut(width)
+        .map(std::sync::Mutex::new)
+        .enumerate()
+        .collect();
+    let labels = map_ordered(&rows, threads, |(index, row)| {
+        let mut row = row.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = Rng::for_keys(seed, &[*index as u64]);
+        mask_tokens(&mut row, roles, config, &mut rng)
+    });
+    Ok(labels.concat())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bert_pretraining::roles::tests::tokenizer;
 
-    const SPECIAL: SpecialIds = SpecialIds {
-        cls: 101,
-        sep: 102,
-        mask: 103,
-        pad: 0,
-    };
     const CONFIG: MaskingConfig = MaskingConfig {
         probability: 0.15,
-        first_random_id: 999,
-        vocab_size: 30522,
         whole_word: false,
     };
 
-    fn example(n: usize) -> (Vec<u32>, Vec<bool>) {
-        let mut ids: Vec<u32> = (0..n as u32).map(|i| 2000 + i).collect();
-        ids[0] = SPECIAL.cls;
-        ids[n - 1] = SPECIAL.sep;
-        let special = (0..n).map(|i| i == 0 || i == n - 1).collect();
-        (ids, special)
+    fn roles() -> TokenRoles {
+        TokenRoles::from_tokenizer(&tokenizer()).unwrap()
+    }
+
+    /// `[CLS]` n-2 word ids `[SEP]`, words cycling through the w0..w39 tokens.
+    fn example(roles: &TokenRoles, n: usize) -> Vec<u32> {
+        let first_word = roles.vocab_size() as u32 - 40;
+        let mut ids: Vec<u32> = (0..n as u32).map(|i| first_word + i % 40).collect();
+        ids[0] = roles.special.cls;
+        ids[n - 1] = roles.special.sep;
+        ids
     }
 
     #[test]
-    fn masks_fifteen_percent_and_never_special_tokens() {
-        let (original, special) = example(102);
-        let mut rng = SplitMix64::new(4);
+    fn masks_fifteen_percent_and_never_reserved_ids() {
+        let roles = roles();
+        let mut original = example(&roles, 104);
+        original[50] = roles.special.pad;
+        original[51] = 3; // [UNK]
+        let mut rng = Rng::new(4);
         for _ in 0..50 {
             let mut ids = original.clone();
-            let labels = mask_tokens(&mut ids, &special, &[false; 102], SPECIAL, CONFIG, &mut rng);
+            let labels = mask_tokens(&mut ids, &roles, CONFIG, &mut rng);
             let predicted = labels.iter().filter(|&&l| l != IGNORE).count();
             assert_eq!(predicted, 15); // round(0.15 * 100)
-            assert_eq!(labels[0], IGNORE);
-            assert_eq!(labels[101], IGNORE);
-            assert_eq!((ids[0], ids[101]), (SPECIAL.cls, SPECIAL.sep));
-            for i in 0..102 {
+            for i in [0, 50, 51, 103] {
+                assert_eq!((labels[i], ids[i]), (IGNORE, original[i]));
+            }
+            for i in 0..ids.len() {
                 if labels[i] == IGNORE {
                     assert_eq!(ids[i], original[i]);
                 } else {
@@ -126,29 +173,30 @@ mod tests {
     }
 
     #[test]
-    fn replacement_shares_are_80_10_10() {
-        let (original, special) = example(402);
-        let mut rng = SplitMix64::new(8);
+    fn replacement_shares_are_80_10_10_and_never_reserved() {
+        let roles = roles();
+        let original = example(&roles, 402);
+        let mut rng = Rng::new(8);
         let (mut masked, mut random, mut kept) = (0, 0, 0);
         for _ in 0..400 {
             let mut ids = original.clone();
-            let labels = mask_tokens(&mut ids, &special, &[false; 402], SPECIAL, CONFIG, &mut rng);
+            let labels = mask_tokens(&mut ids, &roles, CONFIG, &mut rng);
             for i in 0..ids.len() {
                 if labels[i] == IGNORE {
                     continue;
                 }
-                if ids[i] == SPECIAL.mask {
+                if ids[i] == roles.special.mask {
                     masked += 1;
                 } else if ids[i] == original[i] {
                     kept += 1;
                 } else {
-                    assert!(ids[i] >= 999 && ids[i] < 30522);
+                    assert!(!roles.is_reserved(ids[i]), "{}", ids[i]);
                     random += 1;
                 }
             }
         }
+        // A random token equals the original 1 time in 57: within the margin.
         let total = f64::from(masked + random + kept);
-        // A random token can equal the original (1 in 29523): ignore that here.
         assert!((f64::from(masked) / total - 0.8).abs() < 0.01);
         assert!((f64::from(random) / total - 0.1).abs() < 0.01);
         assert!((f64::from(kept) / total - 0.1).abs() < 0.01);
@@ -156,57 +204,72 @@ mod tests {
 
     #[test]
     fn whole_words_are_masked_together() {
+        let tok = tokenizer();
+        let roles = roles();
+        let id = |t: &str| tok.vocab().token_to_id(t).unwrap();
         // [CLS] un ##believ ##able story [SEP]: "unbelievable" is one unit.
-        let mut ids = vec![101, 4895, 24455, 3085, 2466, 102];
-        let special = [true, false, false, false, false, true];
-        let continuation = [false, false, true, true, false, false];
+        let ids: Vec<u32> = ["[CLS]", "un", "##believ", "##able", "story", "[SEP]"]
+            .iter()
+            .map(|t| id(t))
+            .collect();
         let config = MaskingConfig {
             whole_word: true,
             probability: 0.5,
-            ..CONFIG
         };
-        for seed in 0..20 {
+        let mut whole = 0;
+        for seed in 0..40 {
             let mut copy = ids.clone();
-            let labels = mask_tokens(
-                &mut copy,
-                &special,
-                &continuation,
-                SPECIAL,
-                config,
-                &mut SplitMix64::new(seed),
-            );
+            let labels = mask_tokens(&mut copy, &roles, config, &mut Rng::new(seed));
             let word = [labels[1], labels[2], labels[3]];
-            assert!(word.iter().all(|&l| l == IGNORE) || word.iter().all(|&l| l != IGNORE));
+            let all = word.iter().all(|&l| l != IGNORE);
+            assert!(all || word.iter().all(|&l| l == IGNORE));
+            whole += usize::from(all);
         }
-        ids.truncate(2);
-        ids.push(102);
-        let labels = mask_tokens(
-            &mut ids,
-            &[true, false, true],
-            &[false; 3],
-            SPECIAL,
-            config,
-            &mut SplitMix64::new(0),
-        );
-        assert_eq!(
-            labels.iter().filter(|&&l| l != IGNORE).count(),
-            1,
-            "at least one position"
-        );
+        assert!(whole > 5, "the word was chosen {whole} times");
+        // A row with a single maskable position still gets one.
+        let mut short = vec![id("[CLS]"), id("story"), id("[SEP]")];
+        let labels = mask_tokens(&mut short, &roles, config, &mut Rng::new(0));
+        assert_eq!(labels.iter().filter(|&&l| l != IGNORE).count(), 1);
     }
 
     #[test]
-    fn nothing_maskable_changes_nothing() {
-        let mut ids = vec![101, 102];
-        let labels = mask_tokens(
-            &mut ids,
-            &[true, true],
-            &[false, false],
-            SPECIAL,
-            CONFIG,
-            &mut SplitMix64::new(0),
-        );
+    fn nothing_maskable_or_zero_probability_changes_nothing() {
+        let roles = roles();
+        let mut ids = vec![roles.special.cls, roles.special.sep];
+        let labels = mask_tokens(&mut ids, &roles, CONFIG, &mut Rng::new(0));
         assert_eq!(labels, vec![IGNORE, IGNORE]);
-        assert_eq!(ids, vec![101, 102]);
+        let original = example(&roles, 30);
+        let mut ids = original.clone();
+        let none = MaskingConfig {
+            probability: 0.0,
+            ..CONFIG
+        };
+        let labels = mask_tokens(&mut ids, &roles, none, &mut Rng::new(0));
+        assert!(labels.iter().all(|&l| l == IGNORE) && ids == original);
+    }
+
+    #[test]
+    fn rows_are_seeded_and_independent_of_threads() {
+        let roles = roles();
+        let rows: Vec<u32> = (0..700).flat_map(|_| example(&roles, 100)).collect();
+        let run = |seed, threads| {
+            let mut ids = rows.clone();
+            let labels = mask_rows(&mut ids, 100, &roles, CONFIG, seed, threads).unwrap();
+            (ids, labels)
+        };
+        let one = run(3, 1);
+        assert_eq!(one, run(3, 4));
+        assert_ne!(one, run(4, 1));
+        // Each row has its own stream: rows 0 and 1 differ though their ids agree.
+        assert_ne!(one.1[..100], one.1[100..200]);
+        let mut odd = rows[..150].to_vec();
+        let err = mask_rows(&mut odd, 100, &roles, CONFIG, 0, 1).unwrap_err();
+        assert!(err.to_string().contains("rows of width 100"), "{err}");
+        let bad = MaskingConfig {
+            probability: 1.5,
+            ..CONFIG
+        };
+        let err = mask_rows(&mut odd, 50, &roles, bad, 0, 1).unwrap_err();
+        assert!(err.to_string().contains("in [0, 1], got 1.5"), "{err}");
     }
 }

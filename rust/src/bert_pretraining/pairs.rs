@@ -2,7 +2,7 @@
 
 use super::SpecialIds;
 use crate::error::{Error, Result};
-use crate::rng::SplitMix64;
+use crate::rng::Rng;
 
 /// Label of a pair whose B really follows A (HF's convention: 0), and of a random B (1).
 pub const IS_NEXT: u8 = 0;
@@ -47,7 +47,7 @@ pub fn build_pairs(
         )));
     }
     let target = max_length - 3;
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = Rng::new(seed);
     let mut examples = Vec::new();
     for &doc_index in &non_empty {
         let sentences: Vec<&Vec<u32>> = documents[doc_index]
@@ -62,7 +62,7 @@ pub fn build_pairs(
             chunk_len += sentences[i].len();
             if i + 1 == sentences.len() || chunk_len >= target {
                 let a_end = if chunk.len() >= 2 {
-                    1 + rng.below(chunk.len() - 1)
+                    1 + rng.index(chunk.len() - 1)
                 } else {
                     1
                 };
@@ -74,14 +74,14 @@ pub fn build_pairs(
                     // A random B: sentences from another document, and the
                     // sentences of this chunk after A go back to be used again.
                     let other = loop {
-                        let candidate = non_empty[rng.below(non_empty.len())];
+                        let candidate = non_empty[rng.index(non_empty.len())];
                         if candidate != doc_index {
                             break candidate;
                         }
                     };
                     let other_sentences: Vec<&Vec<u32>> =
                         documents[other].iter().filter(|s| !s.is_empty()).collect();
-                    let start = rng.below(other_sentences.len());
+                    let start = rng.index(other_sentences.len());
                     let wanted = target.saturating_sub(a.len()).max(1);
                     let mut b = Vec::new();
                     for s in &other_sentences[start..] {
@@ -117,7 +117,7 @@ fn assemble(
     label: u8,
     budget: usize,
     special: SpecialIds,
-    rng: &mut SplitMix64,
+    rng: &mut Rng,
 ) -> PairExample {
     while a.len() + b.len() > budget {
         let longer = if a.len() > b.len() { &mut a } else { &mut b };

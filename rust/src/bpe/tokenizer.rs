@@ -183,6 +183,18 @@ impl ByteLevelBpe {
         }
     }
 
+    /// Fails on a name that is not one of this tokenizer's special tokens.
+    pub fn check_special_names(&self, names: &[String]) -> Result<()> {
+        for name in names {
+            if !self.specials().iter().any(|(s, _)| s == name) {
+                return Err(Error::InvalidArgument(format!(
+                    "allowed_special names {name:?}, which is not a special token of this tokenizer"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Encodes `text`; allowed special tokens become their ids, and the text
     /// of any other special token is an error naming it.
     pub fn encode(&self, text: &str, allowed: &AllowedSpecial<'_>) -> Result<Vec<u32>> {

@@ -11,7 +11,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use std::path::Path;
+
 use crate::error::{Error, Result};
+use crate::parallel::map_ordered;
+use crate::text_lines::TextLines;
 
 use super::hash::{FastMap, FastSet};
 use super::split::Pieces;
@@ -39,6 +43,34 @@ impl PieceCounter {
                 }
             }
         }
+    }
+
+    /// Counts the pieces of `texts` on up to `threads` threads.
+    pub fn add_texts<S: AsRef<str> + Sync>(&mut self, texts: &[S], threads: usize) {
+        let threads = threads.min(texts.len().div_ceil(1024)).max(1);
+        let chunk = texts.len().div_ceil(threads).max(1);
+        let chunks: Vec<&[S]> = texts.chunks(chunk).collect();
+        let parts = map_ordered(&chunks, threads, |part| {
+            let mut counter = PieceCounter::new();
+            for text in part.iter() {
+                counter.add_text(text.as_ref());
+            }
+            counter
+        });
+        for part in parts {
+            self.merge_from(part);
+        }
+    }
+
+    /// Counts the pieces of a UTF-8 text file, streamed line by line (each
+    /// line with its newline, as HF `tokenizers` reads training files).
+    /// Errors name the file, and the line for bytes that are not UTF-8.
+    pub fn add_file(&mut self, path: &Path) -> Result<()> {
+        let mut lines = TextLines::open(path)?;
+        while let Some(line) = lines.next_line()? {
+            self.add_text(line);
+        }
+        Ok(())
     }
 
     /// Adds another counter's counts (for counting on several threads).
@@ -223,6 +255,30 @@ mod tests {
             .collect();
         assert_eq!(bpe.decode_bytes(&ids).unwrap(), text.as_bytes());
         assert!(train(&counter, 100, 2, &[]).is_err());
+    }
+
+    #[test]
+    fn a_file_counts_like_its_lines_and_bad_bytes_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("ptm_bpe_add_file_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("train.txt");
+        std::fs::write(&path, "low lower\nnewest low\n\nwider").unwrap();
+        let mut from_file = PieceCounter::new();
+        from_file.add_file(&path).unwrap();
+        let mut from_text = PieceCounter::new();
+        for line in ["low lower\n", "newest low\n", "\n", "wider"] {
+            from_text.add_text(line);
+        }
+        assert_eq!(from_file.counts, from_text.counts);
+        std::fs::write(&path, b"ok\nfine\nbad \xff here\n").unwrap();
+        let err = PieceCounter::new().add_file(&path).unwrap_err();
+        assert!(
+            err.to_string().contains("line 3: invalid UTF-8 at byte 4"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let err = PieceCounter::new().add_file(&path).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
     }
 
     #[test]

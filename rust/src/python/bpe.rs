@@ -7,13 +7,14 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyByteArray, PyBytes, PyList};
+use pyo3::types::{PyBytes, PyList};
 
-use crate::bpe::batch::map_balanced;
+use crate::bpe::batch::{encode_batch, SpecialText};
 use crate::bpe::{load, save, train, AllowedSpecial, ByteLevelBpe, PieceCounter};
-use crate::error::{Error, Result};
-use crate::parallel::{default_threads, map_ordered};
+use crate::error::Result;
+use crate::parallel::default_threads;
 
+use super::arrays::Array;
 use super::errors::{guarded, guarded_detached};
 
 /// Texts longer than this release the GIL while they are encoded.
@@ -60,17 +61,6 @@ impl PyByteLevelBpe {
         PyList::new(py, ids.iter().map(|&id| ints[id as usize].bind(py)))
     }
 
-    fn check_allowed(&self, list: &Option<Vec<String>>) -> Result<()> {
-        for name in list.iter().flatten() {
-            if !self.inner.specials().iter().any(|(s, _)| s == name) {
-                return Err(Error::InvalidArgument(format!(
-                    "allowed_special names {name:?}, which is not a special token of this tokenizer"
-                )));
-            }
-        }
-        Ok(())
-    }
-
     fn encode_texts(
         &self,
         texts: &[PyBackedStr],
@@ -78,28 +68,13 @@ impl PyByteLevelBpe {
         allowed_special: &Option<Vec<String>>,
         ordinary: bool,
     ) -> Result<Vec<Vec<u32>>> {
-        self.check_allowed(allowed_special)?;
+        let special = if ordinary {
+            SpecialText::Ordinary
+        } else {
+            SpecialText::Allowed(allowed_special.as_deref())
+        };
         let threads = threads.unwrap_or_else(default_threads);
-        let allowed = allowed(allowed_special);
-        let results = map_balanced(texts, threads, |text| {
-            if ordinary {
-                Ok(self.inner.encode_ordinary(text))
-            } else {
-                self.inner.encode(text, &allowed)
-            }
-        });
-        results
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                r.map_err(|e| match e {
-                    Error::InvalidArgument(message) => {
-                        Error::InvalidArgument(format!("texts[{i}]: {message}"))
-                    }
-                    other => other,
-                })
-            })
-            .collect()
+        encode_batch(&self.inner, texts, threads, special)
     }
 }
 
@@ -140,7 +115,9 @@ impl PyByteLevelBpe {
         allowed_special: Option<Vec<String>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let run = || {
-            self.check_allowed(&allowed_special)?;
+            if let Some(names) = &allowed_special {
+                self.inner.check_special_names(names)?;
+            }
             self.inner.encode(text, &allowed(&allowed_special))
         };
         let ids = if text.len() > DETACH_BYTES {
@@ -183,35 +160,33 @@ impl PyByteLevelBpe {
         )
     }
 
-    /// Like `encode_batch`, returning `(ids, offsets)` as little-endian
-    /// bytearrays (writable buffers for numpy): all ids as uint32, and
-    /// len(texts) + 1 int64 offsets.
+    /// Like `encode_batch`, returning `(ids, offsets)` as [`Array`]s: all ids
+    /// as uint32, one text after another, and len(texts) + 1 int64 offsets.
     #[pyo3(signature = (texts, num_threads, allowed_special, ordinary))]
-    fn encode_batch_flat<'py>(
+    fn encode_batch_flat(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         texts: Vec<PyBackedStr>,
         num_threads: Option<usize>,
         allowed_special: Option<Vec<String>>,
         ordinary: bool,
-    ) -> PyResult<(Bound<'py, PyByteArray>, Bound<'py, PyByteArray>)> {
+    ) -> PyResult<(Array, Array)> {
         let (ids, offsets) = guarded_detached(py, || {
             let parts = self.encode_texts(&texts, num_threads, &allowed_special, ordinary)?;
-            let total: usize = parts.iter().map(Vec::len).sum();
-            let mut ids = Vec::with_capacity(total * 4);
-            let mut offsets = Vec::with_capacity((parts.len() + 1) * 8);
+            let mut offsets = Vec::with_capacity(parts.len() + 1);
+            offsets.push(0i64);
             let mut at = 0i64;
-            offsets.extend_from_slice(&at.to_le_bytes());
             for part in &parts {
-                for id in part {
-                    ids.extend_from_slice(&id.to_le_bytes());
-                }
                 at += part.len() as i64;
-                offsets.extend_from_slice(&at.to_le_bytes());
+                offsets.push(at);
             }
-            Ok((ids, offsets))
+            Ok((parts.concat(), offsets))
         })?;
-        Ok((PyByteArray::new(py, &ids), PyByteArray::new(py, &offsets)))
+        let (n_ids, n_offsets) = (ids.len(), offsets.len());
+        Ok((
+            Array::uint32(ids, vec![n_ids]),
+            Array::int64(offsets, vec![n_offsets]),
+        ))
     }
 
     /// The bytes of the tokens `ids`, concatenated.
@@ -310,17 +285,7 @@ impl PyBpeTrainer {
     /// Counts the pieces of `texts`.
     fn feed(&self, py: Python<'_>, texts: Vec<PyBackedStr>) -> PyResult<()> {
         guarded_detached(py, || {
-            let threads = default_threads().min(texts.len().div_ceil(1024)).max(1);
-            let chunk = texts.len().div_ceil(threads).max(1);
-            let chunks: Vec<&[PyBackedStr]> = texts.chunks(chunk).collect();
-            let parts = map_ordered(&chunks, threads, |part| {
-                let mut counter = PieceCounter::new();
-                for text in part.iter() {
-                    counter.add_text(text);
-                }
-                counter
-            });
-            self.with_counter(|c| parts.into_iter().for_each(|p| c.merge_from(p)));
+            self.with_counter(|c| c.add_texts(&texts, default_threads()));
             Ok(())
         })
     }
@@ -328,23 +293,7 @@ impl PyBpeTrainer {
     /// Counts the pieces of a UTF-8 text file, line by line (each line with
     /// its newline), as HF `tokenizers` reads training files.
     fn feed_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        guarded_detached(py, || {
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let text = std::str::from_utf8(&bytes).map_err(|e| {
-                let before = &bytes[..e.valid_up_to()];
-                Error::InvalidUtf8 {
-                    path: path.clone(),
-                    line: before.iter().filter(|&&b| b == b'\n').count() as u64 + 1,
-                    column: e.valid_up_to()
-                        - before
-                            .iter()
-                            .rposition(|&b| b == b'\n')
-                            .map_or(0, |i| i + 1),
-                }
-            })?;
-            self.with_counter(|c| text.split_inclusive('\n').for_each(|line| c.add_text(line)));
-            Ok(())
-        })
+        guarded_detached(py, || self.with_counter(|c| c.add_file(&path)))
     }
 
     /// How many distinct pieces were counted.

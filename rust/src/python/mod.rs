@@ -4,6 +4,7 @@
 //! long work and route failures through `errors`; the algorithms live in the
 //! plain Rust modules. Keep `python/ptm_fast/_core.pyi` in step with this file.
 
+mod arrays;
 mod bert_pretraining;
 mod bpe;
 mod errors;
@@ -14,15 +15,15 @@ use std::path::PathBuf;
 
 use pyo3::prelude::*;
 
-use crate::pretokenize::split_on_whitespace_and_punctuation;
 use crate::word_count::{count_words_in_file as count_file, WordCounter};
+use crate::wordpiece::pre_tokenizer::pre_tokenize as split_words;
 use errors::{guarded, guarded_detached, missing_file_error, InternalError};
 
-/// Splits text on whitespace and punctuation; offsets are `str` indices.
+/// WordPiece's pre-tokenizer on raw text; offsets are `str` indices.
 #[pyfunction]
 fn pre_tokenize(text: &str) -> PyResult<Vec<(String, (usize, usize))>> {
     guarded(|| {
-        Ok(split_on_whitespace_and_punctuation(text)
+        Ok(split_words(text)
             .into_iter()
             .map(|p| (p.text.to_owned(), (p.start, p.end)))
             .collect())
@@ -63,6 +64,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(count_words_in_file, m)?)?;
     m.add_function(wrap_pyfunction!(count_words, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    arrays::register(m)?;
     wordpiece::register(m)?;
     bert_pretraining::register(m)?;
     bpe::register(m)?;

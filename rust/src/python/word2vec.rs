@@ -2,10 +2,9 @@
 //! weight matrices shared with numpy, the native trainer and the batch stream
 //! of the torch backend.
 //!
-//! Arrays cross to Python without copies through numpy's
-//! `__array_interface__` (the abi3 build has no buffer protocol before 3.11):
-//! `numpy.asarray(obj)` views memory owned by the Rust object and keeps the
-//! object alive as the array's base.
+//! Arrays cross as everywhere else (`arrays.rs`): batches are [`Array`]s, and
+//! the weight matrices, which the trainer writes while numpy views them,
+//! expose the same `__array_interface__` over their own buffer.
 
 use std::cell::UnsafeCell;
 use std::path::PathBuf;
@@ -17,6 +16,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::arrays::{array_interface, Array};
 use super::errors::{guarded, guarded_detached};
 use crate::word2vec::batches::{BatchParams, Batcher};
 use crate::word2vec::corpus::{FileCorpus, JobSource, MemoryCorpus};
@@ -264,22 +264,8 @@ impl FloatMatrix {
 
     #[getter]
     fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        array_interface(py, self.ptr() as usize, vec![self.rows, self.cols], "<f4")
+        array_interface(py, self.ptr() as usize, &[self.rows, self.cols], "<f4")
     }
-}
-
-fn array_interface<'py>(
-    py: Python<'py>,
-    address: usize,
-    shape: Vec<usize>,
-    typestr: &str,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("shape", pyo3::types::PyTuple::new(py, shape)?)?;
-    d.set_item("typestr", typestr)?;
-    d.set_item("data", (address, false))?;
-    d.set_item("version", 3)?;
-    Ok(d)
 }
 
 /// Marks a matrix as being trained for the life of the guard.
@@ -423,35 +409,6 @@ fn word2vec_train<'py>(
     Ok(d)
 }
 
-/// An int64 array owned by Rust; `numpy.asarray(a)` views it without a copy.
-#[pyclass(frozen, module = "ptm_fast._core")]
-pub struct Int64Array {
-    data: UnsafeCell<Vec<i64>>,
-    shape: Vec<usize>,
-}
-
-// The Vec never moves or resizes after construction; numpy may write through it.
-unsafe impl Sync for Int64Array {}
-
-impl Int64Array {
-    fn wrap(data: Vec<i64>, shape: Vec<usize>) -> Self {
-        Int64Array {
-            data: UnsafeCell::new(data),
-            shape,
-        }
-    }
-}
-
-#[pymethods]
-impl Int64Array {
-    #[getter]
-    fn __array_interface__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        // SAFETY: reading the Vec's pointer; the allocation lives as long as self.
-        let ptr = unsafe { (*self.data.get()).as_mut_ptr() } as usize;
-        array_interface(py, ptr, self.shape.clone(), "<i8")
-    }
-}
-
 /// Skip-gram pairs or CBOW contexts with their negatives, in batches (the torch backend's input).
 #[pyclass(frozen, module = "ptm_fast._core")]
 pub struct Word2VecBatcher {
@@ -524,17 +481,17 @@ impl Word2VecBatcher {
         })?;
         let Some(b) = batch else { return Ok(None) };
         let n = b.len();
-        let negatives = Int64Array::wrap(b.negatives, vec![n, self.negative]);
-        let targets = Int64Array::wrap(b.targets, vec![n]);
+        let negatives = Array::int64(b.negatives, vec![n, self.negative]);
+        let targets = Array::int64(b.targets, vec![n]);
         let tuple = if self.sg {
-            let inputs = Int64Array::wrap(b.inputs, vec![n]);
+            let inputs = Array::int64(b.inputs, vec![n]);
             (inputs, targets, negatives, b.progress)
                 .into_pyobject(py)?
                 .into_any()
                 .unbind()
         } else {
-            let contexts = Int64Array::wrap(b.contexts, vec![n, 2 * self.window]);
-            let lengths = Int64Array::wrap(b.context_lengths, vec![n]);
+            let contexts = Array::int64(b.contexts, vec![n, 2 * self.window]);
+            let lengths = Array::int64(b.context_lengths, vec![n]);
             (contexts, lengths, targets, negatives, b.progress)
                 .into_pyobject(py)?
                 .into_any()
@@ -550,7 +507,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Word2VecCorpus>()?;
     m.add_class::<Word2VecCorpusBuilder>()?;
     m.add_class::<FloatMatrix>()?;
-    m.add_class::<Int64Array>()?;
     m.add_class::<Word2VecBatcher>()?;
     m.add_function(wrap_pyfunction!(word2vec_train, m)?)?;
     Ok(())

@@ -3,17 +3,17 @@
 //! Only argument conversion lives here: inputs are extracted first, the GIL
 //! is released for the whole call, and results come back either as
 //! [`PyEncoding`] objects (which build Python lists only when asked) or, for
-//! `encode_batch_numpy`, as flat `bytearray`s of int64.
+//! `encode_batch_numpy`, as one int64 [`Array`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use pyo3::types::PyByteArray;
 
+use super::arrays::Array;
 use super::errors::{guarded, guarded_detached};
 use crate::error::Error;
-use crate::parallel::default_threads;
+use crate::parallel::threads_or_default;
 use crate::wordpiece::trainer::{train, TrainerOptions, WordCounts};
 use crate::wordpiece::{
     EncodeOptions, Encoding, NormalizerOptions, Padding, Vocab, WordPieceTokenizer,
@@ -27,17 +27,13 @@ fn normalizer(lowercase: bool, strip_accents: Option<bool>) -> NormalizerOptions
 }
 
 fn threads(num_threads: Option<usize>) -> PyResult<usize> {
-    match num_threads {
-        None => Ok(default_threads()),
-        Some(0) => Err(Error::InvalidArgument("num_threads must be at least 1".into()).into()),
-        Some(n) => Ok(n),
-    }
+    Ok(threads_or_default(num_threads)?)
 }
 
 /// The Rust WordPiece tokenizer; `ptm_fast.WordPieceTokenizer` wraps it.
 #[pyclass(frozen, name = "WordPieceModel", module = "ptm_fast._core")]
 pub(crate) struct PyWordPieceModel {
-    inner: Arc<WordPieceTokenizer>,
+    pub(crate) inner: Arc<WordPieceTokenizer>,
 }
 
 /// One encoded text or pair; lists are built from Rust data on each access.
@@ -210,18 +206,18 @@ impl PyWordPieceModel {
         wrap(py, encs, &self.inner)
     }
 
-    /// Returns one bytearray of native int64: input ids, token type ids and
-    /// attention mask, each `len(texts) x length`, one after the other.
+    /// Returns one int64 [`Array`] of shape `(3, len(texts), length)`: input
+    /// ids, token type ids and attention mask.
     #[pyo3(signature = (texts, length, pairs=None, add_special_tokens=true, num_threads=None))]
-    fn encode_batch_numpy<'py>(
+    fn encode_batch_numpy(
         &self,
-        py: Python<'py>,
+        py: Python<'_>,
         texts: Vec<String>,
         length: usize,
         pairs: Option<Vec<String>>,
         add_special_tokens: bool,
         num_threads: Option<usize>,
-    ) -> PyResult<Bound<'py, PyByteArray>> {
+    ) -> PyResult<Array> {
         let threads = threads(num_threads)?;
         let values = texts
             .len()
@@ -229,35 +225,20 @@ impl PyWordPieceModel {
             .and_then(|x| x.checked_mul(3))
             .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
         let tok = &self.inner;
-        let run = |out: &mut [i64]| {
-            guarded_detached(py, || {
-                tok.encode_batch_matrix(
-                    &texts,
-                    pairs.as_deref(),
-                    add_special_tokens,
-                    length,
-                    threads,
-                    out,
-                )
-            })
-        };
-        PyByteArray::new_with(py, values * 8, |buf| {
-            // The new bytearray is not visible to any other Python code yet,
-            // so it can be filled with the GIL released. Its buffer comes from
-            // malloc and is aligned for i64; if not, go through a copy.
-            // SAFETY: every bit pattern is a valid i64.
-            let (head, body, tail) = unsafe { buf.align_to_mut::<i64>() };
-            if head.is_empty() && tail.is_empty() {
-                run(body)
-            } else {
-                let mut tmp = vec![0i64; values];
-                run(&mut tmp)?;
-                for (chunk, v) in buf.chunks_exact_mut(8).zip(&tmp) {
-                    chunk.copy_from_slice(&v.to_ne_bytes());
-                }
-                Ok(())
-            }
-        })
+        let n = texts.len();
+        let out = guarded_detached(py, || {
+            let mut out = vec![0i64; values];
+            tok.encode_batch_matrix(
+                &texts,
+                pairs.as_deref(),
+                add_special_tokens,
+                length,
+                threads,
+                &mut out,
+            )?;
+            Ok(out)
+        })?;
+        Ok(Array::int64(out, vec![3, n, length]))
     }
 
     #[pyo3(signature = (ids, skip_special_tokens=true))]

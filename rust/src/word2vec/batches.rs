@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use super::corpus::{Job, JobSource, MAX_SENTENCE_WORDS};
-use super::rng::Rng;
 use super::sampling::{NoiseTable, Subsampler};
 use crate::error::{Error, Result};
+use crate::rng::Rng;
 
 /// Up to `batch_size` examples. Skip-gram: `inputs[k]` is the context word
 /// whose input vector predicts `targets[k]`. CBOW: `contexts[k * 2 * window ..]`

@@ -2,7 +2,6 @@
 //!
 //! The stages, one file each:
 //! - [`vocab`]: the vocabulary (counts, `min_count`, `max_vocab_size`).
-//! - [`rng`]: the small per-thread random generator every stage draws from.
 //! - [`sampling`]: frequent-word subsampling and the noise distribution.
 //! - [`corpus`]: sentences as word ids, in memory or streamed from a file,
 //!   cut into jobs of about [`corpus::JOB_WORDS`] words.
@@ -11,13 +10,12 @@
 //! - [`kernels`]: the vector loops (dot, axpy) and the sigmoid tables.
 //! - [`trainer`]: the multi-threaded lock-free trainer.
 //!
-//! Everything random is drawn from a generator seeded by `(seed, epoch, job)`,
+//! Everything random is drawn from [`crate::rng::Rng`] seeded by `(seed, epoch, job)`,
 //! so a job's pairs and negatives do not depend on which thread trains it.
 
 pub mod batches;
 pub mod corpus;
 pub mod kernels;
-pub mod rng;
 pub mod sampling;
 pub mod trainer;
 pub mod vocab;

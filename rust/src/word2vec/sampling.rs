@@ -1,7 +1,7 @@
 //! Frequent-word subsampling and the noise distribution for negatives.
 
-use super::rng::Rng;
 use crate::error::{Error, Result};
+use crate::rng::Rng;
 
 /// Drops frequent words at random, with the keep probability of the original
 /// word2vec tool: with `t = sample * total` and a word counted `c` times,

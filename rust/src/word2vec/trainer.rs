@@ -17,9 +17,9 @@ use super::corpus::{Job, JobSource, MAX_SENTENCE_WORDS};
 use super::kernels::{
     neg_log_sigmoid, prefetch, scale, Portable, SigmoidTable, VectorOps, MAX_EXP,
 };
-use super::rng::Rng;
 use super::sampling::{NoiseTable, Subsampler};
 use crate::error::{Error, Result};
+use crate::rng::Rng;
 
 /// Training settings (the names of the Python API).
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ pub mod decoder;
 pub mod model;
 pub mod normalizer;
 pub mod post_processor;
+pub mod pre_tokenizer;
 pub mod tokenizer;
 pub mod trainer;
 mod unicode_tables;

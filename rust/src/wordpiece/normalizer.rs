@@ -19,12 +19,11 @@
 //! consumed one. Marks are therefore collected in `run` until the next
 //! starter, sorted, and aligned the same way.
 //!
-//! ASCII bytes take a fast path with byte tests only.
+//! ASCII bytes take a fast path with byte tests only; they give the same
+//! roles as [`role`] (a test in `pre_tokenizer.rs` checks it).
 
-use super::chars::{
-    combining_class, decompose, is_cjk, is_nonspacing_mark, is_punctuation, is_removed,
-    is_whitespace,
-};
+use super::chars::{combining_class, decompose, is_cjk, is_nonspacing_mark, is_removed};
+use super::pre_tokenizer::{role, Role};
 
 /// What the normalizer does beyond cleaning and CJK spacing (always on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,18 +85,16 @@ fn emit<F: FnMut(&str, &[u32])>(
     buf: &mut WordBuffer,
     sink: &mut F,
 ) {
-    let mut split = |n: char, buf: &mut WordBuffer| {
-        if is_whitespace(n) {
-            buf.flush(sink);
-        } else if is_punctuation(n) {
+    let mut split = |n: char, buf: &mut WordBuffer| match role(n) {
+        Role::Space => buf.flush(sink),
+        Role::Punctuation => {
             buf.flush(sink);
             let mut tmp = [0u8; 4];
             let s = n.encode_utf8(&mut tmp);
             let origins = [origin; 4];
             sink(s, &origins[..s.len()]);
-        } else {
-            buf.push(n, origin);
         }
+        Role::Word => buf.push(n, origin),
     };
     if opts.lowercase {
         for n in c.to_lowercase() {
@@ -227,7 +224,7 @@ fn non_ascii<F: FnMut(&str, &[u32])>(
     if is_removed(c) {
         return;
     }
-    if is_whitespace(c) {
+    if role(c) == Role::Space {
         flush_run(opts, buf, sink);
         buf.last = ci;
         buf.flush(sink);

@@ -94,7 +94,15 @@ impl WordPieceTokenizer {
         self.normalizer
     }
 
-    fn special_id(&self, token: &str) -> Result<u32> {
+    /// The special tokens of the vocabulary ([`SPECIAL_TOKENS`] it holds), as
+    /// (token, id) pairs: matched whole in the input, skipped by `decode`.
+    pub fn special_tokens(&self) -> &[(String, u32)] {
+        &self.specials
+    }
+
+    /// The id of `token` (one of [`SPECIAL_TOKENS`]), or an error naming the
+    /// missing token.
+    pub fn special_id(&self, token: &str) -> Result<u32> {
         self.vocab.token_to_id(token).ok_or_else(|| {
             Error::InvalidArgument(format!(
                 "the vocabulary has no {token} token, which this call needs"
