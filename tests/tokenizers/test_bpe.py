@@ -184,3 +184,10 @@ def test_encoding_is_thread_safe(bpe):
         results = list(pool.map(lambda t: bpe.encode_ordinary_batch(lines[t::4], 1), range(4)))
     for t in range(4):
         assert results[t] == want[t::4]
+
+
+def test_training_counts_on_several_threads_with_the_same_result():
+    texts = corpus_lines()[:6000]
+    one = ByteLevelBPETokenizer.train(texts=texts, vocab_size=700, num_threads=1)
+    two = ByteLevelBPETokenizer.train(texts=texts, vocab_size=700, num_threads=2)
+    assert one.merges() == two.merges() and len(one.merges()) > 300

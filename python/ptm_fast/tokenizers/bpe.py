@@ -230,13 +230,13 @@ class ByteLevelBPETokenizer(Tokenizer):
         until there are ``vocab_size`` tokens (special tokens included) or no pair
         occurs ``min_frequency`` times. Ties go to the pair of smaller ids.
         Special tokens take ids 0, 1, ...; the bytes follow, then the merges.
-        ``num_threads`` is checked like everywhere else; the core counts on one
-        thread today.
+        ``num_threads`` counts the pieces of ``texts`` on that many threads
+        (default: every core); files are streamed on one.
         """
         paths = training_files(files, texts)
         vocab_size = _checks.positive_int("vocab_size", vocab_size)
         min_frequency = _checks.integer("min_frequency", min_frequency, minimum=0)
-        _checks.num_threads(num_threads)
+        num_threads = _checks.num_threads(num_threads)
         specials = _checks.texts(special_tokens, "special_tokens")
         for name in specials:
             if not name:
@@ -250,7 +250,7 @@ class ByteLevelBPETokenizer(Tokenizer):
                 trainer.feed_file(path)
         else:
             for chunk in text_chunks(texts):  # type: ignore[arg-type]
-                trainer.feed(chunk)
+                trainer.feed(chunk, num_threads)
         return cls(trainer.train(vocab_size, min_frequency, specials))
 
     def _write_files(self, directory: Path) -> list[str]:

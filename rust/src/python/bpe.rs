@@ -283,9 +283,16 @@ impl PyBpeTrainer {
     }
 
     /// Counts the pieces of `texts`.
-    fn feed(&self, py: Python<'_>, texts: Vec<PyBackedStr>) -> PyResult<()> {
+    #[pyo3(signature = (texts, num_threads=None))]
+    fn feed(
+        &self,
+        py: Python<'_>,
+        texts: Vec<PyBackedStr>,
+        num_threads: Option<usize>,
+    ) -> PyResult<()> {
         guarded_detached(py, || {
-            self.with_counter(|c| c.add_texts(&texts, default_threads()));
+            let threads = crate::parallel::threads_or_default(num_threads)?;
+            self.with_counter(|c| c.add_texts(&texts, threads));
             Ok(())
         })
     }
