@@ -154,12 +154,36 @@ def test_pairs_stay_in_sentence_and_window_and_batches_are_views():
 
 @pytest.mark.parametrize("sg", [0, 1])
 def test_related_words_end_closer(sg):
-    model = small_model(sg=sg, workers=2, epochs=3)
+    model = small_model(sg=sg, epochs=3)
     wv = model.wv
     assert wv.similarity("cat", "dog") > wv.similarity("cat", "bank") + 0.3
     top = [w for w, _ in wv.most_similar("money", topn=5)]
     assert set(top) <= set(TOPIC_B)
     assert wv.doesnt_match(["cat", "dog", "pet", "loan"]) == "loan"
+
+
+def topic_gap(wv, size):
+    """Mean similarity to a same-topic word minus that to an other-topic word."""
+    gaps = [
+        wv.similarity(f"a{i}", f"a{(i + 1) % size}") - wv.similarity(f"a{i}", f"b{i}")
+        for i in range(50)
+    ]
+    return float(np.mean(gaps))
+
+
+@pytest.mark.parametrize("sg", [0, 1])
+def test_two_workers_learn_as_well_as_one(sg):
+    # Hogwild needs sparse updates: on a vocabulary this size (not the 16
+    # words above, where every update collides) two threads lose nothing.
+    size = 1000
+    rng = np.random.default_rng(0)
+    topics = [[f"a{i}" for i in range(size)], [f"b{i}" for i in range(size)]]
+    sentences = [[topics[k % 2][i] for i in rng.integers(0, size, 10)] for k in range(40000)]
+    kw = dict(vector_size=16, window=3, min_count=1, epochs=3, seed=1, sample=0, sg=sg)
+    one = topic_gap(Word2Vec(sentences, workers=1, **kw).wv, size)
+    two = topic_gap(Word2Vec(sentences, workers=2, **kw).wv, size)
+    assert one > 0.5
+    assert two > one - 0.05
 
 
 def test_same_seed_same_vectors_with_one_thread():

@@ -79,8 +79,10 @@ class Word2Vec:
       probability ``(sqrt(c / t) + 1) * t / c``, ``t = sample * total``
       (0 disables it);
     - ``alpha`` falls linearly to ``min_alpha`` over ``epochs`` passes;
-    - ``workers``: training threads (None: every core); ``seed``: with one
-      worker the same seed gives the same vectors;
+    - ``workers``: training threads (None: every core), updating the shared
+      weights without locks (Hogwild); on a toy vocabulary of a few dozen
+      words their updates collide and one worker learns better; ``seed``:
+      with one worker the same seed gives the same vectors;
     - ``backend``: ``"rust"`` (native, multi-threaded) or ``"torch"``;
       ``device`` and ``batch_size`` apply to the torch backend;
     - ``compute_loss``: keep the summed negative-sampling loss
