@@ -24,14 +24,30 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def integer(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
-    """``value`` as an int in ``[minimum, maximum]``; bools and floats are refused."""
+INT64_MAX = 2**63 - 1
+
+
+def any_int(name: str, value: Any) -> int:
+    """``value`` as an int of any size (a lookup key: out of range simply means unknown)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    value = int(value)
+    return int(value)
+
+
+def integer(name: str, value: Any, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an int in ``[minimum, maximum]``; bools and floats are refused.
+
+    Without ``maximum`` the value must still fit in 64 bits, so that no
+    OverflowError without the argument's name comes out of the Rust layer.
+    """
+    value = any_int(name, value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    if maximum is not None and value > maximum:
+    if maximum is None:
+        maximum = INT64_MAX
+        if value < -INT64_MAX - 1:
+            raise ValueError(f"{name} must be at least {-INT64_MAX - 1}, got {value}")
+    if value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return value
 
@@ -76,6 +92,25 @@ def texts(value: Any, name: str = "texts") -> list[str]:
         if not isinstance(item, str):
             raise TypeError(f"{name}[{i}] must be a str, got {type(item).__name__}")
     return items
+
+
+def token_ids(ids: object) -> list[int]:
+    """Int token ids from a list, tuple or 1-D integer array; ids beyond int64 are refused."""
+    if isinstance(ids, np.ndarray):
+        if ids.ndim != 1 or ids.dtype.kind not in "iu":
+            raise TypeError(
+                f"ids must be a 1-D integer array, got {ids.dtype} of shape {ids.shape}"
+            )
+        return ids.tolist()
+    if isinstance(ids, str | bytes):
+        raise TypeError("ids must be a list of int")
+    ids = list(ids)  # type: ignore[call-overload]
+    for i, value in enumerate(ids):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"ids[{i}] must be an int, got {type(value).__name__}")
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(f"token id {value} is not in the vocabulary")
+    return [int(v) for v in ids]
 
 
 def path(value: Any, name: str = "path") -> str:

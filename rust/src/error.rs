@@ -30,7 +30,7 @@ pub enum Error {
 
     /// A data file (vocabulary, merges, ranks) has a malformed line. `line`
     /// counts from 1; 0 means the file as a whole.
-    #[error("{}, line {line}: {message}", path.display())]
+    #[error("{}{}: {message}", path.display(), at_line(*.line))]
     Malformed {
         path: PathBuf,
         line: u64,
@@ -40,6 +40,15 @@ pub enum Error {
     /// An argument is out of its allowed range or malformed.
     #[error("{0}")]
     InvalidArgument(String),
+}
+
+/// ", line N" for a line, nothing for the file as a whole (line 0).
+fn at_line(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(", line {line}")
+    }
 }
 
 impl Error {

@@ -4,31 +4,49 @@ from __future__ import annotations
 
 import torch
 
+from ptm_fast import _checks
 
-def check_generation_args(model, input_ids, max_new_tokens, temperature, top_k, top_p) -> None:
-    """Raise ValueError for a prompt or a setting generation cannot honour."""
+
+def check_generation_args(
+    model, input_ids, max_new_tokens, temperature, top_k, top_p, *,
+    no_repeat_ngram_size=0, repetition_penalty=1.0, eos_token_id=None, pad_token_id=None,
+) -> None:  # fmt: skip
+    """Raise ValueError or TypeError, naming the argument, for what generation cannot honour."""
     context = model.config.n_positions
-    if input_ids.dim() != 2:
-        raise ValueError(f"input_ids must be (batch, seq), got shape {tuple(input_ids.shape)}")
+    vocab = model.config.vocab_size
+    if not isinstance(input_ids, torch.Tensor) or input_ids.dim() != 2:
+        shape = tuple(input_ids.shape) if isinstance(input_ids, torch.Tensor) else None
+        raise ValueError(f"input_ids must be a (batch, seq) tensor, got {shape or type(input_ids)}")
     if input_ids.shape[0] == 0 or input_ids.shape[1] == 0:
         raise ValueError("the prompt is empty: give at least one token")
+    if input_ids.dtype.is_floating_point or input_ids.dtype == torch.bool:
+        raise TypeError(f"input_ids must hold integer token ids, got {input_ids.dtype}")
+    low, high = int(input_ids.min()), int(input_ids.max())
+    if low < 0 or high >= vocab:
+        bad = low if low < 0 else high
+        raise ValueError(f"input_ids holds token id {bad}, outside the vocabulary of {vocab}")
     if input_ids.shape[1] > context:
         raise ValueError(
             f"the prompt has {input_ids.shape[1]} tokens, more than the context of {context}"
         )
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    _checks.integer("max_new_tokens", max_new_tokens, minimum=1)
     if input_ids.shape[1] + max_new_tokens > context:
         raise ValueError(
             f"{input_ids.shape[1]} prompt tokens + {max_new_tokens} new ones exceed the context "
             f"of {context}: shorten the prompt or ask for fewer tokens"
         )
-    if top_p is not None and not 0.0 < top_p <= 1.0:
+    if top_p is not None and not 0.0 < _checks.number("top_p", top_p) <= 1.0:
         raise ValueError(f"top_p must be in (0, 1], got {top_p}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be at least 1, got {top_k}")
-    if temperature <= 0.0:
+    if top_k is not None:
+        _checks.integer("top_k", top_k, minimum=1)
+    if _checks.number("temperature", temperature) <= 0.0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    _checks.integer("no_repeat_ngram_size", no_repeat_ngram_size, minimum=0)
+    if _checks.number("repetition_penalty", repetition_penalty) <= 0.0:
+        raise ValueError(f"repetition_penalty must be positive, got {repetition_penalty}")
+    for name, value in (("eos_token_id", eos_token_id), ("pad_token_id", pad_token_id)):
+        if value is not None:
+            _checks.integer(name, value, minimum=0, maximum=vocab - 1)
 
 
 class LogitsRules:

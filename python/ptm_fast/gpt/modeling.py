@@ -261,7 +261,11 @@ class GPT(PretrainedModel):
         """
         from ptm_fast.gpt.generation import LogitsRules, check_generation_args
 
-        check_generation_args(self, input_ids, max_new_tokens, temperature, top_k, top_p)
+        check_generation_args(
+            self, input_ids, max_new_tokens, temperature, top_k, top_p,
+            no_repeat_ngram_size=no_repeat_ngram_size, repetition_penalty=repetition_penalty,
+            eos_token_id=eos_token_id, pad_token_id=pad_token_id,
+        )  # fmt: skip
         rules = LogitsRules(temperature, top_k, top_p, do_sample, no_repeat_ngram_size,
                             repetition_penalty)  # fmt: skip
         was_training = self.training

@@ -67,24 +67,6 @@ def _allowed(allowed_special: object) -> list[str] | None:
     )
 
 
-def _ids_list(ids: object) -> list[int]:
-    if isinstance(ids, np.ndarray):
-        if ids.ndim != 1 or ids.dtype.kind not in "iu":
-            raise TypeError(
-                f"ids must be a 1-D integer array, got {ids.dtype} of shape {ids.shape}"
-            )
-        return ids.tolist()
-    if isinstance(ids, str | bytes):
-        raise TypeError("ids must be a list of int")
-    ids = list(ids)  # type: ignore[call-overload]
-    for i, value in enumerate(ids):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise TypeError(f"ids[{i}] must be an int, got {type(value).__name__}")
-        if not -(2**63) <= value < 2**63:
-            raise ValueError(f"token id {value} is not in the vocabulary")
-    return [int(v) for v in ids]
-
-
 @functools.cache
 def _byte_chars() -> tuple[str, ...]:
     """GPT-2's byte-to-unicode table: the printable character that stands for each byte.
@@ -404,14 +386,14 @@ class ByteLevelBPETokenizer(Tokenizer):
 
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
         """The bytes of the tokens ``ids``, concatenated; an unknown id raises ValueError."""
-        return self._core.decode_bytes(_ids_list(ids))
+        return self._core.decode_bytes(_checks.token_ids(ids))
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> str:
         """Decode ``ids`` to text; invalid UTF-8 becomes U+FFFD, as tiktoken does.
 
         Special tokens are kept (as tiktoken does) unless ``skip_special_tokens``.
         """
-        ids = _ids_list(ids)
+        ids = _checks.token_ids(ids)
         if skip_special_tokens:
             ids = [i for i in ids if i not in self._special_ids]
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
@@ -451,7 +433,7 @@ class ByteLevelBPETokenizer(Tokenizer):
         Special tokens are their text; the others their bytes in GPT-2's
         byte-to-unicode form (:meth:`id_to_bytes` gives the bytes).
         """
-        id = _checks.integer("id", id)
+        id = _checks.any_int("id", id)
         if id in self._special_ids:
             return self._special_ids[id]
         raw = self.id_to_bytes(id)
@@ -462,7 +444,7 @@ class ByteLevelBPETokenizer(Tokenizer):
 
     def id_to_bytes(self, id: int) -> bytes | None:
         """The bytes of token ``id``, or None if no token has it."""
-        id = _checks.integer("id", id)
+        id = _checks.any_int("id", id)
         return self._core.id_to_token(id) if 0 <= id < 2**32 else None
 
     def get_vocab(self) -> dict[str, int]:

@@ -413,7 +413,7 @@ class WordPieceTokenizer(Tokenizer):
 
         Unknown ids are skipped, special tokens too when ``skip_special_tokens``.
         """
-        return self._model.decode([int(i) for i in ids], skip_special_tokens)
+        return self._model.decode(_checks.token_ids(ids), skip_special_tokens)
 
     @property
     def vocab_size(self) -> int:
@@ -431,7 +431,7 @@ class WordPieceTokenizer(Tokenizer):
 
     def id_to_token(self, id: int) -> str | None:
         """The token with id ``id``, or None if there is none."""
-        id = _checks.integer("id", id)
+        id = _checks.any_int("id", id)
         return self._model.id_to_token(id) if 0 <= id < 2**32 else None
 
     def get_vocab(self) -> dict[str, int]:

@@ -306,6 +306,7 @@ class KeyedVectors:
                 raise ValueError(
                     f"{path}, line 1: expected a header '<words> <size>', got {header[:80]!r}"
                 ) from None
+            _check_header(path, count, size, binary, os.fstat(f.fileno()).st_size)
             keys: list[str] = []
             vectors = np.zeros((count, size), dtype=np.float32)
             if binary:
@@ -313,6 +314,28 @@ class KeyedVectors:
             else:
                 _read_text(f, path, count, size, keys, vectors)
         return cls(size, keys, vectors)
+
+
+def _check_header(path, count: int, size: int, binary: bool, file_size: int) -> None:
+    """Refuse a header the file cannot hold before allocating what it claims."""
+    if count < 0 or size < 1:
+        raise ValueError(f"{path}, line 1: the header claims {count} words of size {size}")
+    # Each vector takes at least 4 bytes a value in binary, 2 ("0 ") in text.
+    least = count * (4 * size + 2 if binary else 2 * size + 1)
+    if least > file_size:
+        raise ValueError(
+            f"{path}, line 1: the header claims {count} vectors of size {size}, "
+            f"which need at least {least} bytes, but the file has {file_size}"
+        )
+
+
+def _utf8(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{where}: byte {e.start} is not valid UTF-8 ({raw[e.start : e.start + 1]!r})"
+        ) from None
 
 
 def _read_text(f, path, count: int, size: int, keys: list[str], vectors: np.ndarray) -> None:
@@ -324,7 +347,7 @@ def _read_text(f, path, count: int, size: int, keys: list[str], vectors: np.ndar
                 f"{path}, line {line_no}: the file ends after {i} of the {count} vectors "
                 "its header promises (truncated?)"
             )
-        parts = raw.decode("utf-8", errors="strict").rstrip("\r\n").split(" ")
+        parts = _utf8(raw, f"{path}, line {line_no}").rstrip("\r\n").split(" ")
         parts = [p for p in parts if p]
         if len(parts) != size + 1:
             raise ValueError(
@@ -358,7 +381,7 @@ def _read_binary(f, path, count: int, size: int, keys: list[str], vectors: np.nd
                 f"{where}: the file ends inside the vector of {word.decode(errors='replace')!r} "
                 f"({len(data)} of {width} bytes; truncated?)"
             )
-        keys.append(word.decode("utf-8"))
+        keys.append(_utf8(bytes(word), where))
         vectors[i] = np.frombuffer(data, dtype="<f4")
 
 

@@ -62,6 +62,14 @@ def _check_restartable(sentences) -> None:
         )
 
 
+# Limits of the Rust trainer (window: its longest sentence; negative: its
+# fixed buffer); epochs and vector size are kept where counts cannot overflow.
+MAX_WINDOW = 10_000
+MAX_NEGATIVE = 64
+MAX_EPOCHS = 1_000_000
+MAX_VECTOR_SIZE = 1 << 16
+
+
 class Word2Vec:
     """Word vectors trained with skip-gram (``sg=1``) or CBOW (``sg=0``) and negative sampling.
 
@@ -114,22 +122,22 @@ class Word2Vec:
         batch_size: int = 4096,
     ):
         """Set the parameters and, when data is given, build the vocabulary and train."""
-        self.vector_size = _checks.positive_int("vector_size", vector_size)
-        self.window = _checks.positive_int("window", window)
+        self.vector_size = _checks.integer("vector_size", vector_size, 1, MAX_VECTOR_SIZE)
+        self.window = _checks.integer("window", window, 1, MAX_WINDOW)
         self.min_count = _checks.integer("min_count", min_count, minimum=0)
         self.max_vocab_size = _checks.optional_int("max_vocab_size", max_vocab_size, minimum=1)
         self.sg = int(bool(sg))
-        self.negative = _checks.positive_int("negative", negative)
+        self.negative = _checks.integer("negative", negative, 1, MAX_NEGATIVE)
         self.ns_exponent = _checks.number("ns_exponent", ns_exponent)
         self.sample = _checks.number("sample", sample, low=0.0)
         self.alpha = _checks.number("alpha", alpha, low=0.0)
         if self.alpha == 0.0:
             raise ValueError("alpha must be above 0, got 0.0")
         self.min_alpha = _checks.number("min_alpha", min_alpha, low=0.0, high=self.alpha)
-        self.epochs = _checks.positive_int("epochs", epochs)
+        self.epochs = _checks.integer("epochs", epochs, 1, MAX_EPOCHS)
         workers = _checks.num_threads(workers, "workers")
         self.workers = _checks.available_cores() if workers is None else workers
-        self.seed = _checks.integer("seed", seed, minimum=0)
+        self.seed = _checks.integer("seed", seed, 0, 2**64 - 1)
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
         self.backend = backend
@@ -253,7 +261,7 @@ class Word2Vec:
         if sentences is not None:
             _check_restartable(sentences)
         corpus = self._corpus(sentences, corpus_file, total_words)
-        epochs = self.epochs if epochs is None else _checks.positive_int("epochs", epochs)
+        epochs = self.epochs if epochs is None else _checks.integer("epochs", epochs, 1, MAX_EPOCHS)
         alpha = self.alpha if start_alpha is None else float(start_alpha)
         min_alpha = self.min_alpha if end_alpha is None else float(end_alpha)
         compute_loss = self.compute_loss if compute_loss is None else bool(compute_loss)

@@ -6,6 +6,9 @@ use super::hash::FastMap;
 use super::merge::{MergeModel, NO_RANK};
 use super::split::Pieces;
 
+/// How many ids a vocabulary may leave unused below its largest id.
+pub const MAX_UNUSED_IDS: usize = 1 << 20;
+
 /// How a tokenizer's ranks were given, which decides how pairs merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Semantics {
@@ -124,10 +127,14 @@ impl ByteLevelBpe {
             .copied()
             .max()
             .unwrap_or(0);
-        if max_id == u32::MAX {
-            return Err(Error::InvalidArgument(
-                "token id 4294967295 is too large".into(),
-            ));
+        // The id table is dense, so an id far past the token count (a typo or
+        // a hostile file) would ask for gigabytes: refuse it instead.
+        let given = ids.len() + specials.len();
+        let id_limit = given.saturating_add(MAX_UNUSED_IDS);
+        if max_id as usize >= id_limit {
+            return Err(Error::InvalidArgument(format!(
+                "token id {max_id} is too large: {given} tokens were given, so ids must be below {id_limit}"
+            )));
         }
         let mut tokens: Vec<Option<Box<[u8]>>> = vec![None; max_id as usize + 1];
         for (bytes, &id) in &ids {
@@ -388,6 +395,20 @@ mod tests {
         assert_eq!(bpe.decode_bytes(&[259, 264]).unwrap(), b"hello world");
         assert!(bpe.decode_bytes(&[299]).is_err());
         assert!(bpe.decode_bytes(&[-1]).is_err());
+    }
+
+    #[test]
+    fn an_id_far_past_the_token_count_is_refused_without_allocating() {
+        let ranks: Vec<(Vec<u8>, u32)> = (0..=255u8).map(|b| (vec![b], u32::from(b))).collect();
+        let specials = vec![("<|x|>".to_string(), 4_000_000_000)];
+        let err = ByteLevelBpe::from_ranks(ranks.clone(), specials).unwrap_err();
+        assert!(
+            err.to_string().contains("token id 4000000000 is too large"),
+            "{err}"
+        );
+        let mut far = ranks;
+        far.push((b"ab".to_vec(), u32::MAX));
+        assert!(ByteLevelBpe::from_ranks(far, vec![]).is_err());
     }
 
     #[test]
