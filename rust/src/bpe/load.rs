@@ -272,3 +272,58 @@ pub fn from_tokenizer_json(path: &Path) -> Result<ByteLevelBpe> {
     }
     ByteLevelBpe::from_merges(vocab, merges, specials).map_err(|e| in_file(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Bytes that are sometimes random and sometimes almost a valid file:
+    /// a valid line mutated, so the readers' deeper checks are reached too.
+    fn untrusted_bytes(rng: &mut Rng, valid: &[u8]) -> Vec<u8> {
+        let mut data = if rng.below(2) == 0 {
+            valid.to_vec()
+        } else {
+            (0..rng.below(200)).map(|_| rng.next_u32() as u8).collect()
+        };
+        for _ in 0..rng.below(4) {
+            if data.is_empty() {
+                break;
+            }
+            let at = rng.index(data.len());
+            data[at] = rng.next_u32() as u8;
+        }
+        data
+    }
+
+    #[test]
+    fn every_reader_survives_random_and_mutated_files() {
+        let dir = std::env::temp_dir().join(format!("ptm_fast_fuzz_{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let ranks: String = (0..=255u8)
+            .map(|b| format!("{} {b}\n", STANDARD.encode([b])))
+            .collect();
+        let vocab = br#"{"a": 0, "b": 1, "ab": 2, "<|e|>": 3}"#;
+        let merges = b"#version: 0.2\na b\n";
+        let json =
+            br#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "added_tokens": []}"#;
+        let mut rng = Rng::new(11);
+        let (tiktoken, vocab_path, merges_path, json_path) = (
+            dir.join("r.tiktoken"),
+            dir.join("vocab.json"),
+            dir.join("merges.txt"),
+            dir.join("tokenizer.json"),
+        );
+        for _ in 0..300 {
+            fs::write(&tiktoken, untrusted_bytes(&mut rng, ranks.as_bytes())).unwrap();
+            fs::write(&vocab_path, untrusted_bytes(&mut rng, vocab)).unwrap();
+            fs::write(&merges_path, untrusted_bytes(&mut rng, merges)).unwrap();
+            fs::write(&json_path, untrusted_bytes(&mut rng, json)).unwrap();
+            // Ok or Err are both fine; a panic or an abort fails the test.
+            let _ = from_tiktoken(&tiktoken, vec![("<|x|>".into(), rng.next_u32())]);
+            let _ = from_files(&vocab_path, &merges_path, vec![]);
+            let _ = from_tokenizer_json(&json_path);
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
