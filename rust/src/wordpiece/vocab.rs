@@ -175,6 +175,32 @@ impl Vocab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn random_vocab_files_load_or_fail_without_a_panic() {
+        let path = std::env::temp_dir().join(format!("ptm_fast_vocab_{}.txt", std::process::id()));
+        let valid = b"[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##lo\n\n";
+        let mut rng = Rng::new(5);
+        for round in 0..300 {
+            let mut data: Vec<u8> = if round % 2 == 0 {
+                valid.to_vec()
+            } else {
+                (0..rng.below(120)).map(|_| rng.next_u32() as u8).collect()
+            };
+            for _ in 0..rng.below(4) {
+                if !data.is_empty() {
+                    let at = rng.index(data.len());
+                    data[at] = rng.next_u32() as u8;
+                }
+            }
+            std::fs::write(&path, &data).unwrap();
+            if let Ok(vocab) = Vocab::from_file(&path) {
+                assert!(vocab.len() <= data.len() + 1);
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
 
     fn build(tokens: &[&str]) -> Result<Vocab> {
         Vocab::from_tokens(tokens.iter().map(|t| t.to_string()).collect(), |l, m| {
