@@ -40,6 +40,10 @@ pub enum Error {
     /// An argument is out of its allowed range or malformed.
     #[error("{0}")]
     InvalidArgument(String),
+
+    /// The caller asked a long loop to stop (Ctrl-C): it stopped cleanly.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// ", line N" for a line, nothing for the file as a whole (line 0).

@@ -104,10 +104,14 @@ pub fn pack_documents(
     eot: u32,
     path: &Path,
     threads: usize,
+    keep_going: &dyn Fn() -> bool,
 ) -> Result<u64> {
     check_eot(bpe, eot)?;
     let mut writer = TokenWriter::create(path, bpe.vocab_size())?;
     for round in documents.chunks(DOCUMENTS_PER_ROUND) {
+        if !keep_going() {
+            return Err(Error::Interrupted); // the writer's drop removes the partial file
+        }
         encode_round(bpe, round, eot, threads, &mut writer)?;
     }
     writer.finish()
@@ -122,6 +126,7 @@ pub fn pack_file(
     eot: u32,
     path: &Path,
     threads: usize,
+    keep_going: &dyn Fn() -> bool,
 ) -> Result<u64> {
     check_eot(bpe, eot)?;
     let mut lines = TextLines::open(input)?;
@@ -139,6 +144,9 @@ pub fn pack_file(
             round.push(current.strip_suffix('\n').unwrap_or(&current).to_owned());
             current.clear();
             if round.len() == DOCUMENTS_PER_ROUND {
+                if !keep_going() {
+                    return Err(Error::Interrupted);
+                }
                 encode_round(bpe, &round, eot, threads, &mut writer)?;
                 round.clear();
             }
@@ -179,9 +187,24 @@ mod tests {
     fn documents_are_followed_by_end_of_text() {
         let out = scratch("docs.bin");
         let docs = vec!["ab".to_string(), "c".to_string()];
-        let written = pack_documents(&bytes_only(), &docs, 256, &out, 2).unwrap();
+        let written = pack_documents(&bytes_only(), &docs, 256, &out, 2, &|| true).unwrap();
         assert_eq!(written, 5);
         assert_eq!(read_u16(&out), [97, 98, 256, 99, 256]);
+    }
+
+    #[test]
+    fn a_stop_request_leaves_neither_output_nor_partial_file() {
+        let out = scratch("stopped.bin");
+        let docs = vec!["ab".to_string(); DOCUMENTS_PER_ROUND * 2];
+        let asked = std::cell::Cell::new(0);
+        let keep_going = || {
+            asked.set(asked.get() + 1);
+            asked.get() < 2 // the second round is refused
+        };
+        let err = pack_documents(&bytes_only(), &docs, 256, &out, 1, &keep_going).unwrap_err();
+        assert!(matches!(err, Error::Interrupted));
+        assert!(!out.exists());
+        assert!(!out.with_file_name(".stopped.bin.partial").exists());
     }
 
     #[test]
@@ -189,10 +212,10 @@ mod tests {
         let input = scratch("corpus.txt");
         fs::write(&input, "first doc\nline two\n\n\nsecond\n").unwrap();
         let from_file = scratch("file.bin");
-        pack_file(&bytes_only(), &input, 256, &from_file, 2).unwrap();
+        pack_file(&bytes_only(), &input, 256, &from_file, 2, &|| true).unwrap();
         let from_docs = scratch("mem.bin");
         let docs = vec!["first doc\nline two".to_string(), "second".to_string()];
-        pack_documents(&bytes_only(), &docs, 256, &from_docs, 1).unwrap();
+        pack_documents(&bytes_only(), &docs, 256, &from_docs, 1, &|| true).unwrap();
         assert_eq!(read_u16(&from_file), read_u16(&from_docs));
     }
 
@@ -200,11 +223,11 @@ mod tests {
     fn bad_input_names_the_problem() {
         let bpe = bytes_only();
         let out = scratch("never.bin");
-        let err = pack_documents(&bpe, &[], 999, &out, 1).unwrap_err();
+        let err = pack_documents(&bpe, &[], 999, &out, 1, &|| true).unwrap_err();
         assert!(err.to_string().contains("999"));
         let input = scratch("latin1.txt");
         fs::write(&input, b"ok\n\xe9t\xe9\n").unwrap();
-        let err = pack_file(&bpe, &input, 256, &out, 1).unwrap_err();
+        let err = pack_file(&bpe, &input, 256, &out, 1, &|| true).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(!out.exists(), "no output on failure");
         assert!(

@@ -1,6 +1,8 @@
 """GPT pretraining: block sampling, baselines, and a tiny model that learns."""
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -91,3 +93,31 @@ def test_packed_file_holds_each_document_then_end_of_text(tmp_path):
     corpus.write_text("\n\n".join(documents) + "\n", encoding="utf-8")
     bpe.pack_file(corpus, tmp_path / "streamed.bin")
     assert load_tokens(tmp_path / "streamed.bin").tolist() == expected
+
+
+def test_ctrl_c_stops_packing_a_file_and_leaves_no_output(tmp_path):
+    corpus, out = tmp_path / "big.txt", tmp_path / "tokens.bin"
+    code = (
+        "import sys, threading, _thread\n"
+        "from ptm_fast.tokenizers import ByteLevelBPETokenizer\n"
+        "corpus, out = sys.argv[1], sys.argv[2]\n"
+        "doc = 'a few words of a document, said once more and again. ' * 4\n"
+        "with open(corpus, 'w') as f:\n"
+        "    for _ in range(400_000):\n"
+        "        f.write(doc + '\\n\\n')\n"
+        "bpe = ByteLevelBPETokenizer.train(texts=[doc] * 20, vocab_size=300,\n"
+        "                                  special_tokens=['<|endoftext|>'])\n"
+        "threading.Timer(0.3, _thread.interrupt_main).start()\n"
+        "try:\n"
+        "    bpe.pack_file(corpus, out, num_threads=1)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(corpus), str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "interrupted" in done.stdout
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.txt"]

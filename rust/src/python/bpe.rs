@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::parallel::default_threads;
 
 use super::arrays::Array;
-use super::errors::{guarded, guarded_detached};
+use super::errors::{guarded, guarded_detached, interruptible_detached};
 
 /// Texts longer than this release the GIL while they are encoded.
 const DETACH_BYTES: usize = 1 << 14;
@@ -233,9 +233,16 @@ impl PyByteLevelBpe {
         path: PathBuf,
         num_threads: Option<usize>,
     ) -> PyResult<u64> {
-        let threads = num_threads.unwrap_or_else(crate::parallel::default_threads);
-        guarded_detached(py, || {
-            crate::gpt_data::pack_documents(&self.inner, &documents, eot_id, &path, threads)
+        let threads = crate::parallel::threads_or_default(num_threads)?;
+        interruptible_detached(py, |keep_going| {
+            crate::gpt_data::pack_documents(
+                &self.inner,
+                &documents,
+                eot_id,
+                &path,
+                threads,
+                keep_going,
+            )
         })
     }
 
@@ -249,9 +256,9 @@ impl PyByteLevelBpe {
         path: PathBuf,
         num_threads: Option<usize>,
     ) -> PyResult<u64> {
-        let threads = num_threads.unwrap_or_else(crate::parallel::default_threads);
-        guarded_detached(py, || {
-            crate::gpt_data::pack_file(&self.inner, &input, eot_id, &path, threads)
+        let threads = crate::parallel::threads_or_default(num_threads)?;
+        interruptible_detached(py, |keep_going| {
+            crate::gpt_data::pack_file(&self.inner, &input, eot_id, &path, threads, keep_going)
         })
     }
 

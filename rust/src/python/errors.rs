@@ -11,7 +11,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -81,6 +81,7 @@ impl From<Error> for PyErr {
             Error::InvalidUtf8 { .. } | Error::Malformed { .. } | Error::InvalidArgument(_) => {
                 PyValueError::new_err(err.to_string())
             }
+            Error::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
         }
     }
 }
@@ -127,4 +128,29 @@ pub(crate) fn guarded_detached<T: Send>(
         Ok(result) => result,
         Err(payload) => std::panic::resume_unwind(payload),
     })
+}
+
+/// Like [`guarded_detached`] for a loop that asks `keep_going` between rounds:
+/// it answers false once Python has a pending signal (Ctrl-C), and that
+/// signal's exception (KeyboardInterrupt, or what a handler raised) is what
+/// the call raises.
+pub(crate) fn interruptible_detached<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce(&dyn Fn() -> bool) -> Result<T, Error> + Send,
+) -> PyResult<T> {
+    let pending: std::sync::Mutex<Option<PyErr>> = std::sync::Mutex::new(None);
+    let keep_going = || {
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => true,
+            Err(err) => {
+                *pending.lock().unwrap_or_else(|e| e.into_inner()) = Some(err);
+                false
+            }
+        })
+    };
+    let outcome = guarded_detached(py, || f(&keep_going));
+    match pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(err) if outcome.is_err() => Err(err),
+        _ => outcome,
+    }
 }
