@@ -25,6 +25,7 @@ def available_cores() -> int:
 
 
 INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 
 
 def any_int(name: str, value: Any) -> int:
@@ -43,10 +44,9 @@ def integer(name: str, value: Any, minimum: int | None = None, maximum: int | No
     value = any_int(name, value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    if maximum is None:
-        maximum = INT64_MAX
-        if value < -INT64_MAX - 1:
-            raise ValueError(f"{name} must be at least {-INT64_MAX - 1}, got {value}")
+    if minimum is None and value < INT64_MIN:
+        raise ValueError(f"{name} must be at least {INT64_MIN}, got {value}")
+    maximum = INT64_MAX if maximum is None else maximum
     if value > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value}")
     return value
@@ -105,10 +105,13 @@ def token_ids(ids: object) -> list[int]:
     if isinstance(ids, str | bytes):
         raise TypeError("ids must be a list of int")
     ids = list(ids)  # type: ignore[call-overload]
+    # The common case, plain ints within int64, checked at C speed (decode is a hot path).
+    if set(map(type, ids)) <= {int} and (not ids or INT64_MIN <= min(ids) <= max(ids) <= INT64_MAX):
+        return ids
     for i, value in enumerate(ids):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise TypeError(f"ids[{i}] must be an int, got {type(value).__name__}")
-        if not -(2**63) <= value < 2**63:
+        if not INT64_MIN <= value <= INT64_MAX:
             raise ValueError(f"token id {value} is not in the vocabulary")
     return [int(v) for v in ids]
 

@@ -7,7 +7,7 @@ use super::merge::{MergeModel, NO_RANK};
 use super::split::Pieces;
 
 /// How many ids a vocabulary may leave unused below its largest id.
-pub const MAX_UNUSED_IDS: usize = 1 << 20;
+const MAX_UNUSED_IDS: usize = 1 << 20;
 
 /// How a tokenizer's ranks were given, which decides how pairs merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
