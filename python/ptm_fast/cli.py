@@ -22,12 +22,19 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: float, epochs: in
     parser.add_argument("--epochs", type=POSITIVE, default=epochs, help=f"default {epochs}")
     parser.add_argument("--batch-size", type=POSITIVE, default=32, help="default 32")
     parser.add_argument(
-        "--lr", type=number_option(low=0.0), default=lr, help=f"peak learning rate (default {lr})"
+        "--lr", type=number_option(above=0.0), default=lr, help=f"peak learning rate (default {lr})"
     )
     parser.add_argument("--max-length", type=POSITIVE, default=128, help="tokens per example (128)")
     parser.add_argument("--max-steps", type=POSITIVE, help="stop after this many optimizer steps")
     parser.add_argument("--seed", type=NON_NEGATIVE, default=0)
     parser.add_argument("--checkpoint-dir", help="save and resume training state here")
+    parser.add_argument(
+        "--resume",
+        choices=("auto", "force", "never"),
+        default="auto",
+        help="a checkpoint of other settings or data: refuse it (auto, the default), "
+        "resume it anyway (force) or start afresh over it (never)",
+    )
     parser.add_argument("--output", help="save the trained model in this folder")
 
 
@@ -114,6 +121,7 @@ def _training_config(args, **defaults):
         max_steps=args.max_steps,
         seed=args.seed,
         checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume,
         **defaults,
     )
 
@@ -178,8 +186,9 @@ def run_pretrain(args) -> int:
             f"NSP accuracy {figures['nsp_accuracy']:.4f}"
         )
     if args.output:
-        result.model.save_pretrained(args.output)
-        tokenizer.save_pretrained(args.output)
+        from ptm_fast.pretrained import save_together
+
+        save_together(args.output, result.model, tokenizer)
         print(f"saved the pretrained model to {args.output}")
     return 0
 
@@ -238,8 +247,9 @@ def run_gpt_pretrain(args) -> int:
         f"{result.unigram_loss:.3f}) in {result.seconds:.0f} s"
     )
     if args.output:
-        result.model.save_pretrained(args.output)
-        bpe.save_pretrained(args.output)
+        from ptm_fast.pretrained import save_together
+
+        save_together(args.output, result.model, bpe)
         print(f"saved the model and its tokenizer to {args.output}")
     return 0
 

@@ -326,6 +326,17 @@ class PretrainedModel(nn.Module):
             _io.atomic_write_text(staging / "config.json", text)
 
 
+def save_together(directory: str | os.PathLike, *parts) -> None:
+    """``part.save_pretrained`` of every part (a model, its tokenizer) into one folder.
+
+    The folder is replaced as a whole: a failure in any part leaves the old
+    folder as it was, never a new model beside an old tokenizer.
+    """
+    with _io.atomic_directory(directory) as staging:
+        for part in parts:
+            part.save_pretrained(staging)
+
+
 def _loading_report(model: str, model_dir, missing: list[str], unexpected: list[str]) -> str:
     parts = []
     if missing:

@@ -107,3 +107,83 @@ def test_a_folder_without_the_description_is_a_clear_error(tmp_path):
     (folder / "trainer_state.pt").write_bytes(b"old")
     with pytest.raises(ValueError, match=r"trainer_state\.json"):
         trainer_for(folder)
+
+
+def other_labels(epoch):
+    """The same inputs in the same order as tiny_batches, with every label flipped."""
+    for batch in tiny_batches(epoch):
+        yield {**batch, "labels": 1 - batch["labels"]}
+
+
+def test_a_finished_run_on_other_data_is_refused_not_returned(tmp_path):
+    folder = tmp_path / "run"
+    trainer_for(folder).train()
+    with pytest.raises(
+        ValueError, match=r"the data \(fingerprint [0-9a-f]{16} there, [0-9a-f]{16}"
+    ):
+        Trainer(tiny_model(), config_for(folder), EpochBatches(other_labels, 4), device="cpu")
+
+
+def test_resume_force_continues_anyway_and_says_what_differs(tmp_path):
+    folder = tmp_path / "run"
+    trainer_for(folder, max_steps=3).train()
+    with pytest.warns(UserWarning, match=r"resume='force'.*lr 0\.001 there, 0\.002 here"):
+        forced = trainer_for(folder, lr=2e-3, resume="force")
+    assert forced.step == 3
+    forced.train()
+    assert forced.step == 8
+
+
+def test_resume_force_onto_fewer_batches_starts_the_next_epoch(tmp_path):
+    folder = tmp_path / "run"
+    trainer_for(folder, max_steps=3).train()  # 3 of epoch 0's 4 batches consumed
+    with pytest.warns(UserWarning, match="steps_per_epoch 4 there, 2 here"):
+        forced = Trainer(tiny_model(), config_for(folder, resume="force"),
+                         EpochBatches(lambda e: tiny_batches(e, 2), 2), device="cpu")  # fmt: skip
+    assert forced.batch_in_epoch == 2 and forced.total_steps == 4
+    forced.train()  # epoch 0 is done; epoch 1 has room for the one step left
+    assert (forced.epoch, forced.batch_in_epoch, forced.step) == (1, 1, 4)
+
+
+def test_resume_never_starts_afresh_and_replaces_the_checkpoint(tmp_path):
+    folder = tmp_path / "run"
+    trainer_for(folder).train()
+    fresh = trainer_for(folder, lr=2e-3, resume="never")
+    assert fresh.step == 0
+    fresh.train()
+    assert checkpoint_module.read_info(folder)["config"]["lr"] == 2e-3
+    assert trainer_for(folder, lr=2e-3).step == 8  # and the new run resumes as usual
+
+
+def test_the_fingerprint_sees_the_first_batch_and_can_be_given():
+    assert (
+        EpochBatches(tiny_batches, 4).fingerprint() == EpochBatches(tiny_batches, 4).fingerprint()
+    )
+    assert (
+        EpochBatches(tiny_batches, 4).fingerprint() != EpochBatches(other_labels, 4).fingerprint()
+    )
+    assert EpochBatches(tiny_batches, 4, fingerprint="abc").fingerprint() == "abc"
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"lr": 0.0}, "lr must be above 0"),
+        ({"lr": float("nan")}, "lr must be finite"),
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"epochs": 2.5}, "epochs must be an int"),
+        ({"betas": (0.9, 1.0)}, "betas"),
+        ({"betas": 0.9}, "betas must be two numbers"),
+        ({"weight_decay": -1.0}, "weight_decay"),
+        ({"max_grad_norm": 0.0}, "max_grad_norm must be above 0"),
+        ({"max_steps": 0}, "max_steps must be at least 1"),
+        ({"seed": -1}, "seed must be at least 0"),
+        ({"log_every": 0}, "log_every"),
+        ({"resume": "yes"}, "resume must be auto, force or never"),
+        ({"min_lr_ratio": 2.0}, "min_lr_ratio"),
+        ({"checkpoint_dir": 5}, "checkpoint_dir must be a path"),
+    ],
+)
+def test_every_bad_training_setting_is_named(changes, named):
+    with pytest.raises((ValueError, TypeError), match=named):
+        TrainingConfig(**changes)

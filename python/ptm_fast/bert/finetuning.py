@@ -13,58 +13,20 @@ accuracy plus macro-F1 on a validation set after every epoch.
 
 from __future__ import annotations
 
-import csv
-import errno
-import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ptm_fast._core import MissingFileError
 from ptm_fast.bert.modeling import BertForSequenceClassification
-from ptm_fast.training.data import EpochBatches, seeded_split, trim_to_longest
+from ptm_fast.pretrained import save_together
+from ptm_fast.training.data import EpochBatches, content_hash, seeded_split, trim_to_longest
 from ptm_fast.training.evaluation import evaluate_batches
 from ptm_fast.training.metrics import accuracy, macro_f1
 from ptm_fast.training.result import TrainingResult, train_and_measure
+from ptm_fast.training.tables import read_labelled_table  # noqa: F401  (re-exported)
 from ptm_fast.training.trainer import TrainingConfig
-
-
-def read_labelled_table(
-    path: str | os.PathLike, text_col: str, label_col: str
-) -> tuple[list[str], list[str]]:
-    """Texts and labels from a CSV, TSV or JSON-lines file (chosen by its suffix).
-
-    Raises ValueError naming the file when it has no rows or lacks a column
-    (and says which columns it has), or when a row has an empty label.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(errno.ENOENT, "no such training file", str(path))
-    with open(path, encoding="utf-8", newline="") as f:
-        if path.suffix in (".jsonl", ".json"):
-            rows = [json.loads(line) for line in f if line.strip()]
-            columns = set(rows[0]) if rows else set()
-        else:
-            reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-            rows = list(reader)
-            columns = set(reader.fieldnames or ())
-    if not rows:
-        raise ValueError(f"{path}: the file has no rows to train on")
-    for column in (text_col, label_col):
-        if column not in columns:
-            raise ValueError(f"{path}: no column {column!r}; the columns are {sorted(columns)}")
-    texts, labels = [], []
-    for line, row in enumerate(rows, start=2):
-        label = row.get(label_col)
-        if label is None or str(label).strip() == "":
-            raise ValueError(f"{path}, row {line}: empty label in column {label_col!r}")
-        texts.append(str(row.get(text_col) or ""))
-        labels.append(str(label))
-    return texts, labels
-
 
 # What finetune_classifier returns: ``evaluations`` hold accuracy and macro_f1 on
 # the validation set per epoch; ``details`` the ``label_names`` and the
@@ -160,6 +122,7 @@ def finetune_classifier(
         batch_size,
         config.seed,
         lambda rows: {**train.batch(torch.from_numpy(rows)), "labels": y_train[rows]},
+        fingerprint=content_hash(train.input_ids, y_train),  # every example, not one batch
     )
 
     def evaluate(model) -> dict[str, float]:
@@ -178,6 +141,5 @@ def finetune_classifier(
         details={"label_names": label_names, "majority_accuracy": majority},
     )
     if output_dir is not None:
-        model.save_pretrained(output_dir)
-        tokenizer.save_pretrained(output_dir)
+        save_together(output_dir, model, tokenizer)
     return result

@@ -24,6 +24,7 @@ import numpy as np
 from ptm_fast import _checks, _core
 from ptm_fast._arrays import to_numpy
 from ptm_fast._core import Encoding
+from ptm_fast._io import atomic_write_text
 from ptm_fast._progress import Progress
 from ptm_fast.tokenizers.base import (
     Tokenizer,
@@ -179,7 +180,7 @@ class WordPieceTokenizer(Tokenizer):
             "tokenizer.json": lambda: json.dumps(self._tokenizer_json(tokens), ensure_ascii=False),
         }
         for name, make in makers.items():
-            (directory / name).write_text(make(), encoding="utf-8", newline="\n")
+            atomic_write_text(directory / name, make())
         return list(makers)
 
     def _config(self) -> dict[str, Any]:

@@ -37,10 +37,12 @@ def save_checkpoint(
 ) -> None:
     """Replace ``folder`` with a checkpoint of ``info`` (JSON), ``weights`` and ``state``."""
     with _io.atomic_directory(folder) as staging:
-        torch.save(state, staging / STATE_FILE)
+        # Through a Python file, so that a failed write is an OSError naming the file.
+        with _io.atomic_file(staging / STATE_FILE) as f:
+            torch.save(state, f)
         _io.save_safetensors(weights, staging / WEIGHTS_FILE)
         text = json.dumps({"format": FORMAT, **info}, indent=1, default=_plain)
-        (staging / INFO_FILE).write_text(text + "\n", encoding="utf-8")
+        _io.atomic_write_text(staging / INFO_FILE, text + "\n")
 
 
 def read_info(folder: str | os.PathLike) -> dict[str, Any] | None:
@@ -58,9 +60,27 @@ def read_info(folder: str | os.PathLike) -> dict[str, Any] | None:
         info = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: not a valid checkpoint description ({err})") from None
+    if not isinstance(info, dict):
+        raise ValueError(
+            f"{path}: holds a JSON {type(info).__name__}, not a checkpoint description"
+        )
     if info.get("format") != FORMAT:
         raise ValueError(f"{path}: unknown checkpoint format {info.get('format')!r}")
+    for name, kind in _FIELDS.items():
+        value = info.get(name)
+        fits = isinstance(value, kind) and not isinstance(value, bool)
+        if not fits or (kind is int and value < 0):
+            raise ValueError(
+                f"{path}: {name} must be {_KIND_NAMES[kind]}, got {value!r} (a damaged checkpoint?)"
+            )
     return info
+
+
+# What a resume reads from the description, and what each must be.
+_FIELDS = {"step": int, "epoch": int, "batch_in_epoch": int, "examples_seen": int,
+           "tokens_seen": int, "steps_per_epoch": int, "config": dict, "history": list,
+           "evaluations": list}  # fmt: skip
+_KIND_NAMES = {int: "a count >= 0", dict: "an object", list: "a list"}
 
 
 def load_weights_and_state(

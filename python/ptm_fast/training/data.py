@@ -14,6 +14,7 @@ for a different number of steps than the data yields.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -31,12 +32,37 @@ class EpochBatches:
     same epoch: that is what makes resuming from a checkpoint exact.
     """
 
-    def __init__(self, make: Callable[[int], Iterable[Batch]], steps_per_epoch: int):
+    def __init__(
+        self,
+        make: Callable[[int], Iterable[Batch]],
+        steps_per_epoch: int,
+        fingerprint: str | None = None,
+    ):
+        """
+        Args:
+            fingerprint: what tells this data from other data, for the check
+                that a resumed checkpoint was trained on the same batches;
+                default: a hash of epoch 0's first batch (see :meth:`fingerprint`).
+        """
         steps_per_epoch = _checks.integer("steps_per_epoch", steps_per_epoch)
         if steps_per_epoch < 1:
             raise ValueError("there is nothing to train on: the data yields no batch")
         self._make = make
         self.steps_per_epoch = steps_per_epoch
+        self._fingerprint = fingerprint
+
+    def fingerprint(self) -> str:
+        """A short hash that differs between datasets: the one given, else epoch 0's first batch.
+
+        The first batch reflects the examples, their order, the batch size and
+        the preprocessing; a few changed rows elsewhere pass unseen unless the
+        maker of the data gives a fingerprint of all of it (as
+        ``finetune_classifier`` does).
+        """
+        if self._fingerprint is None:
+            first = next(iter(self._make(0)), {})
+            self._fingerprint = content_hash(first)
+        return self._fingerprint
 
     def __len__(self) -> int:
         return self.steps_per_epoch
@@ -57,7 +83,12 @@ class EpochBatches:
 
     @classmethod
     def shuffled(
-        cls, num_examples: int, batch_size: int, seed: int, take: Callable[[np.ndarray], Batch]
+        cls,
+        num_examples: int,
+        batch_size: int,
+        seed: int,
+        take: Callable[[np.ndarray], Batch],
+        fingerprint: str | None = None,
     ) -> EpochBatches:
         """Batches of ``take(rows)`` over a fresh seeded shuffle of the examples every epoch.
 
@@ -73,7 +104,37 @@ class EpochBatches:
             for step in range(steps):
                 yield take(order[step * batch_size : (step + 1) * batch_size])
 
-        return cls(make, steps)
+        return cls(make, steps, fingerprint)
+
+
+def content_hash(*values: Any) -> str:
+    """A 16-hex-digit hash of arrays, tensors, dicts of them, strings and numbers."""
+    digest = hashlib.blake2b(digest_size=8)
+
+    def feed(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in sorted(value, key=str):
+                digest.update(f"<{key}>".encode())
+                feed(value[key])
+        elif isinstance(value, list | tuple):
+            digest.update(f"[{len(value)}]".encode())
+            for item in value:
+                feed(item)
+        elif hasattr(value, "detach"):  # a torch tensor (already imported), of any dtype
+            import torch
+
+            flat = value.detach().cpu().contiguous().flatten()
+            digest.update(f"{value.dtype}{tuple(value.shape)}".encode())
+            digest.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+        elif isinstance(value, np.ndarray):
+            digest.update(f"{value.dtype}{value.shape}".encode())
+            digest.update(np.ascontiguousarray(value).tobytes())
+        else:
+            digest.update(repr(value).encode())
+
+    for value in values:
+        feed(value)
+    return digest.hexdigest()
 
 
 def trim_to_longest(batch: Batch, mask_key: str = "attention_mask") -> Batch:

@@ -27,6 +27,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ptm_fast import _checks
 from ptm_fast._io import check_and_assign
 from ptm_fast._progress import Progress
 from ptm_fast.training import checkpoint
@@ -62,14 +64,44 @@ class TrainingConfig:
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: only at epoch ends
     log_every: int = 10  # optimizer steps between loss records
     progress: bool = True
+    # What to do with a checkpoint in checkpoint_dir: "auto" resumes it when its
+    # settings and data match this run and refuses otherwise; "force" resumes it
+    # anyway (warning what differs); "never" starts afresh and replaces it.
+    resume: str = "auto"
 
     def __post_init__(self) -> None:
+        """Check every setting, naming it, before any training starts."""
         if self.schedule not in ("linear", "cosine", "constant"):
             raise ValueError(f"schedule must be linear, cosine or constant, got {self.schedule!r}")
-        if self.grad_accum_steps < 1:
-            raise ValueError(f"grad_accum_steps must be >= 1, got {self.grad_accum_steps}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if self.resume not in ("auto", "force", "never"):
+            raise ValueError(f"resume must be auto, force or never, got {self.resume!r}")
+        self.epochs = _checks.positive_int("epochs", self.epochs)
+        self.lr = _checks.number("lr", self.lr, low=0.0)
+        if self.lr == 0.0:
+            raise ValueError("lr must be above 0, got 0.0: the model would not change")
+        self.weight_decay = _checks.number("weight_decay", self.weight_decay, low=0.0)
+        if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
+            raise TypeError(f"betas must be two numbers, got {self.betas!r}")
+        self.betas = tuple(_checks.number("betas", b, low=0.0, high=0.999999) for b in self.betas)
+        self.warmup_ratio = _checks.number("warmup_ratio", self.warmup_ratio, low=0.0)
+        if self.warmup_ratio >= 1.0:
+            raise ValueError(f"warmup_ratio must be below 1, got {self.warmup_ratio}")
+        self.min_lr_ratio = _checks.number("min_lr_ratio", self.min_lr_ratio, low=0.0, high=1.0)
+        if self.max_grad_norm is not None:
+            self.max_grad_norm = _checks.number("max_grad_norm", self.max_grad_norm, low=0.0)
+            if self.max_grad_norm == 0.0:
+                raise ValueError("max_grad_norm must be above 0 (or None: no clipping), got 0.0")
+        self.grad_accum_steps = _checks.positive_int("grad_accum_steps", self.grad_accum_steps)
+        self.max_steps = _checks.optional_int("max_steps", self.max_steps, minimum=1)
+        if self.bf16 is not None and not isinstance(self.bf16, bool):
+            raise TypeError(f"bf16 must be True, False or None, got {self.bf16!r}")
+        self.seed = _checks.integer("seed", self.seed, minimum=0)
+        self.checkpoint_every = _checks.integer(
+            "checkpoint_every", self.checkpoint_every, minimum=0
+        )
+        self.log_every = _checks.positive_int("log_every", self.log_every)
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir = _checks.path(self.checkpoint_dir, "checkpoint_dir")
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -215,6 +247,7 @@ class Trainer:
             "tokens_seen": self.tokens_seen,
             "total_steps": self.total_steps,
             "steps_per_epoch": self.steps_per_epoch,
+            "data_fingerprint": self.data.fingerprint(),
             "config": asdict(self.config),
             "history": self.history,
             "evaluations": self.evaluations,
@@ -230,9 +263,21 @@ class Trainer:
     def _resume_if_possible(self) -> None:
         folder = self.config.checkpoint_dir
         info = checkpoint.read_info(folder) if folder else None
-        if info is None:
+        if info is None or self.config.resume == "never":
             return
-        self._refuse_a_different_run(folder, info)
+        changed = self._differences(info)
+        if changed and self.config.resume != "force":
+            raise ValueError(
+                f"{folder} holds a checkpoint of a different run ({'; '.join(changed)}): "
+                "resume with the same settings and data, give a new checkpoint_dir, or set "
+                "resume='force' to continue from it anyway (resume='never' starts afresh)"
+            )
+        if changed and self.dist.rank == 0:
+            warnings.warn(
+                f"{folder}: resuming a checkpoint of a different run because resume='force' "
+                f"({'; '.join(changed)})",
+                stacklevel=3,
+            )
         weights, state = checkpoint.load_weights_and_state(folder, self.device)
         missing, unexpected = check_and_assign(self.model, weights, str(folder))
         if missing or unexpected:
@@ -243,7 +288,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step, self.epoch = info["step"], info["epoch"]
-        self.batch_in_epoch = info["batch_in_epoch"]
+        # Only a forced resume onto fewer batches per epoch can see this past the end.
+        self.batch_in_epoch = min(info["batch_in_epoch"], self.steps_per_epoch)
         self.examples_seen, self.tokens_seen = info["examples_seen"], info["tokens_seen"]
         self.history, self.evaluations = info["history"], info["evaluations"]
         torch.set_rng_state(state["rng_cpu"].cpu())
@@ -257,24 +303,24 @@ class Trainer:
                 flush=True,
             )
 
-    def _refuse_a_different_run(self, folder, info: dict) -> None:
-        """A checkpoint made with other settings would resume a different run: say which."""
+    def _differences(self, info: dict) -> list[str]:
+        """What differs between this run and the checkpoint's: settings, batch count, data."""
         # JSON's view of both sides, so a tuple and the list it was saved as compare equal
         ours = json.loads(json.dumps(asdict(self.config)))
-        theirs = info.get("config", {})
+        theirs = info["config"]
         changed = [
             f"{name} {theirs.get(name)!r} there, {value!r} here"
             for name, value in ours.items()
             if name not in _FREE_ON_RESUME and theirs.get(name) != value
         ]
-        saved_steps = info.get("steps_per_epoch")
-        if saved_steps != self.steps_per_epoch:
-            changed.append(f"steps_per_epoch {saved_steps!r} there, {self.steps_per_epoch} here")
-        if changed:
-            raise ValueError(
-                f"{folder} holds a checkpoint of a different run ({'; '.join(changed)}): "
-                "resume with the same settings and data, or give a new checkpoint_dir"
+        if info["steps_per_epoch"] != self.steps_per_epoch:
+            changed.append(
+                f"steps_per_epoch {info['steps_per_epoch']} there, {self.steps_per_epoch} here"
             )
+        saved = info.get("data_fingerprint")  # absent in checkpoints of older versions
+        if saved is not None and saved != self.data.fingerprint():
+            changed.append(f"the data (fingerprint {saved} there, {self.data.fingerprint()} here)")
+        return changed
 
     @property
     def finished(self) -> bool:
@@ -389,7 +435,9 @@ class Trainer:
 
 
 # Settings that change how a run is watched or saved, not what it computes.
-_FREE_ON_RESUME = frozenset({"checkpoint_dir", "checkpoint_every", "log_every", "progress"})
+_FREE_ON_RESUME = frozenset(
+    {"checkpoint_dir", "checkpoint_every", "log_every", "progress", "resume"}
+)
 
 
 def _rows_in(batch: Batch) -> int:
