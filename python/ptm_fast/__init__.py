@@ -30,7 +30,8 @@ _LAZY = {
         "ptm_fast.bert",
     ),
     **dict.fromkeys(["GPT", "GPTConfig", "zero_shot_classify", "pretrain_gpt"], "ptm_fast.gpt"),
-    **dict.fromkeys(["Trainer", "TrainingConfig"], "ptm_fast.training"),
+    **dict.fromkeys(["Trainer", "TrainingConfig", "get_linear_schedule_with_warmup",
+                     "get_cosine_schedule_with_warmup"], "ptm_fast.training"),
     **dict.fromkeys(["PretrainedConfig", "PretrainedModel"], "ptm_fast.pretrained"),
 }  # fmt: skip
 

@@ -14,13 +14,20 @@ loads back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ptm_fast.kernels import attention, ffn
+from ptm_fast.outputs import (
+    BaseModelOutputWithPooling,
+    MaskedLMOutput,
+    PreTrainingOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
 from ptm_fast.pretrained import (
     Activation,
     Epsilon,
@@ -31,6 +38,8 @@ from ptm_fast.pretrained import (
     TokenId,
     fused_activation,
 )
+
+PROBLEM_TYPES = {None, "regression", "single_label_classification", "multi_label_classification"}
 
 
 @dataclass
@@ -56,8 +65,16 @@ class BertConfig(PretrainedConfig):
     num_labels: Size = 2  # for the classification heads
     classifier_dropout: Probability | None = None  # None: use hidden_dropout_prob
     id2label: dict[int, str] | None = None
+    # The sequence classifier's loss, as transformers names it; None: regression for
+    # one label, else single-label for integer labels and multi-label for float ones.
+    problem_type: str | None = None
 
     def __post_init__(self) -> None:
+        if self.problem_type not in PROBLEM_TYPES:
+            raise ValueError(
+                f"BertConfig: problem_type must be one of {sorted(PROBLEM_TYPES - {None})} "
+                f"or None, got {self.problem_type!r}"
+            )
         if isinstance(self.id2label, dict):
             # config.json keys are strings: {"0": "negative", ...}
             try:
@@ -83,11 +100,6 @@ class BertConfig(PretrainedConfig):
         return values
 
 
-class EncoderOutput(NamedTuple):
-    last_hidden_state: torch.Tensor  # (batch, seq, hidden)
-    pooler_output: torch.Tensor | None  # (batch, hidden): tanh(W h_[CLS] + b)
-
-
 class BertEmbeddings(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
@@ -99,11 +111,19 @@ class BertEmbeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+    def forward(
+        self,
+        input_ids: torch.Tensor | None,
+        token_type_ids: torch.Tensor,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        words = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds
+        if position_ids is None:
+            position_ids = torch.arange(words.shape[1], device=words.device)[None]
         x = (
-            self.word_embeddings(input_ids)
-            + self.position_embeddings(positions)[None]
+            words
+            + self.position_embeddings(position_ids)
             + self.token_type_embeddings(token_type_ids)
         )
         return self.dropout(self.LayerNorm(x))
@@ -183,10 +203,16 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, key_padding_mask: torch.Tensor | None, keep_states: bool = False
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """The last layer's states, and with ``keep_states`` the input's and every layer's."""
+        states = [x] if keep_states else None
         for layer in self.layer:
             x = layer(x, key_padding_mask)
-        return x
+            if states is not None:
+                states.append(x)
+        return x, tuple(states) if states is not None else None
 
 
 class BertPooler(nn.Module):
@@ -250,30 +276,58 @@ class BertModel(BertPreTrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
-    ) -> EncoderOutput:
-        """Encode a batch.
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        *,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        return_dict: bool = True,
+        head_mask: torch.Tensor | None = None,
+    ) -> BaseModelOutputWithPooling:
+        """Encode a batch; the arguments are those of transformers' ``BertModel``.
 
         Args:
-            input_ids: (batch, seq) token ids.
+            input_ids: (batch, seq) token ids (or give ``inputs_embeds`` instead).
             attention_mask: (batch, seq), 1 for real tokens and 0 for padding.
-            token_type_ids: (batch, seq) segment ids, 0 for A and 1 for B.
+            token_type_ids: (batch, seq) segment ids, 0 for A and 1 for B (default 0).
+            position_ids: (batch, seq) positions (default 0, 1, ...).
+            inputs_embeds: (batch, seq, hidden) word embeddings to use instead of ``input_ids``.
+            output_hidden_states: also return the embeddings' and every layer's states.
+            return_dict: False returns ``out.to_tuple()``, as transformers does.
         """
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be (batch, seq), got {tuple(input_ids.shape)}")
-        if input_ids.shape[1] > self.config.max_position_embeddings:
+        _refuse_unsupported(output_attentions, head_mask)
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("give exactly one of input_ids and inputs_embeds")
+        shape = tuple(input_ids.shape if input_ids is not None else inputs_embeds.shape[:2])
+        if len(shape) != 2 or (input_ids is not None and input_ids.dim() != 2):
+            raise ValueError(f"input_ids must be (batch, seq), got {shape}")
+        if shape[1] > self.config.max_position_embeddings:
             raise ValueError(
-                f"sequence of {input_ids.shape[1]} tokens is longer than "
+                f"sequence of {shape[1]} tokens is longer than "
                 f"max_position_embeddings={self.config.max_position_embeddings}"
             )
+        device = input_ids.device if input_ids is not None else inputs_embeds.device
         if token_type_ids is None:
-            token_type_ids = torch.zeros_like(input_ids)
+            token_type_ids = torch.zeros(shape, dtype=torch.long, device=device)
         mask = None if attention_mask is None else attention_mask.bool()
-        hidden = self.encoder(self.embeddings(input_ids, token_type_ids), mask)
+        embedded = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
+        hidden, states = self.encoder(embedded, mask, keep_states=output_hidden_states)
         pooled = self.pooler(hidden) if self.pooler is not None else None
-        return EncoderOutput(hidden, pooled)
+        out = BaseModelOutputWithPooling(hidden, pooled, states)
+        return out if return_dict else out.to_tuple()
+
+
+def _refuse_unsupported(output_attentions: bool, head_mask) -> None:
+    if output_attentions:
+        raise ValueError(
+            "output_attentions is not supported: the fused attention never forms the "
+            "attention weights"
+        )
+    if head_mask is not None:
+        raise ValueError("head_mask is not supported: prune heads in the weights instead")
 
 
 def mean_pooled_embeddings(
@@ -327,7 +381,32 @@ class BertPreTrainingHeads(BertOnlyMLMHead):
         self.seq_relationship = nn.Linear(config.hidden_size, 2)
 
 
-class _TiedMLM(BertPreTrainedModel):
+class _BertHead(BertPreTrainedModel):
+    """A task head over ``self.bert``: one encoder call with transformers' arguments."""
+
+    bert: BertModel
+
+    def _encode(
+        self,
+        input_ids,
+        attention_mask,
+        token_type_ids,
+        position_ids,
+        inputs_embeds,
+        *,
+        output_hidden_states: bool = False,
+        output_attentions: bool = False,
+        head_mask=None,
+    ) -> BaseModelOutputWithPooling:
+        # The options are named here, so an unknown keyword is a TypeError naming it.
+        return self.bert(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
+            output_hidden_states=output_hidden_states, output_attentions=output_attentions,
+            head_mask=head_mask,
+        )  # fmt: skip
+
+
+class _TiedMLM(_BertHead):
     """Shared by the models with a masked-LM head tied to the word embeddings."""
 
     bert: BertModel
@@ -342,12 +421,6 @@ class _TiedMLM(BertPreTrainedModel):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
 
 
-class PreTrainingOutput(NamedTuple):
-    loss: torch.Tensor | None
-    prediction_logits: torch.Tensor  # (batch, seq, vocab)
-    seq_relationship_logits: torch.Tensor  # (batch, 2): 0 = B follows A, 1 = B is random
-
-
 class BertForPreTraining(_TiedMLM):
     """BERT with both pretraining heads: masked-LM and next-sentence prediction."""
 
@@ -359,11 +432,16 @@ class BertForPreTraining(_TiedMLM):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
+        input_ids: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         next_sentence_label: torch.Tensor | None = None,
+        *,
+        return_dict: bool = True,
+        **options,
     ) -> PreTrainingOutput:
         """``labels``: the original ids at masked positions, -100 elsewhere. The loss is
         the masked-LM loss plus the next-sentence loss, each when its labels are given.
@@ -371,9 +449,14 @@ class BertForPreTraining(_TiedMLM):
         With ``labels``, the vocabulary projection runs on the masked positions only
         (about 15% of them, and the costliest matmul of pretraining), so
         ``prediction_logits`` is then (masked positions, vocab), in row-major order.
+        ``options``: ``output_hidden_states`` (and the refused ``output_attentions``,
+        ``head_mask``), as for :class:`BertModel`.
         """
-        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        nsp_logits = self.cls.seq_relationship(pooled)
+        encoded = self._encode(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **options
+        )
+        hidden = encoded.last_hidden_state
+        nsp_logits = self.cls.seq_relationship(encoded.pooler_output)
         loss = None
         if labels is None:
             logits = self.cls.predictions(hidden)
@@ -384,12 +467,8 @@ class BertForPreTraining(_TiedMLM):
         if next_sentence_label is not None:
             nsp = F.cross_entropy(nsp_logits, next_sentence_label.reshape(-1))
             loss = nsp if loss is None else loss + nsp
-        return PreTrainingOutput(loss, logits, nsp_logits)
-
-
-class MaskedLMOutput(NamedTuple):
-    loss: torch.Tensor | None
-    logits: torch.Tensor
+        out = PreTrainingOutput(loss, logits, nsp_logits, encoded.hidden_states)
+        return out if return_dict else out.to_tuple()
 
 
 class BertForMaskedLM(_TiedMLM):
@@ -401,16 +480,26 @@ class BertForMaskedLM(_TiedMLM):
         self.cls = BertOnlyMLMHead(config)
         self._init_weights()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
-        hidden, _ = self.bert(input_ids, attention_mask, token_type_ids)
-        logits = self.cls.predictions(hidden)
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        token_type_ids=None,
+        position_ids=None,
+        inputs_embeds=None,
+        labels=None,
+        *,
+        return_dict: bool = True,
+        **options,
+    ) -> MaskedLMOutput:
+        """Vocabulary logits (batch, seq, vocab); ``labels`` (batch, seq), -100 where unmasked."""
+        encoded = self._encode(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **options
+        )
+        logits = self.cls.predictions(encoded.last_hidden_state)
         loss = self.mlm_loss(logits, labels) if labels is not None else None
-        return MaskedLMOutput(loss, logits)
-
-
-class ClassifierOutput(NamedTuple):
-    loss: torch.Tensor | None
-    logits: torch.Tensor
+        out = MaskedLMOutput(loss, logits, encoded.hidden_states)
+        return out if return_dict else out.to_tuple()
 
 
 def _classifier_head(config: BertConfig) -> tuple[nn.Dropout, nn.Linear]:
@@ -426,8 +515,8 @@ def _check_labels(labels: torch.Tensor, num_labels: int) -> None:
         raise ValueError(f"label {bad} is outside 0..{num_labels - 1} (num_labels={num_labels})")
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
-    """BERT with a linear classifier on the pooled [CLS] state."""
+class BertForSequenceClassification(_BertHead):
+    """BERT with a linear classifier (or regressor) on the pooled [CLS] state."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config)
@@ -435,17 +524,55 @@ class BertForSequenceClassification(BertPreTrainedModel):
         self.dropout, self.classifier = _classifier_head(config)
         self._init_weights()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
-        """Logits (batch, num_labels); with ``labels`` (batch,) also the cross-entropy loss."""
-        if labels is not None:
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        token_type_ids=None,
+        position_ids=None,
+        inputs_embeds=None,
+        labels=None,
+        *,
+        return_dict: bool = True,
+        **options,
+    ) -> SequenceClassifierOutput:
+        """Logits (batch, num_labels); with ``labels`` also the loss of the problem type.
+
+        As in transformers: one label is regression (mean squared error), integer
+        labels (batch,) single-label classification (cross-entropy), float labels
+        (batch, num_labels) multi-label classification (binary cross-entropy);
+        ``config.problem_type`` fixes the choice.
+        """
+        problem = self._problem_type(labels) if labels is not None else None
+        if problem == "single_label_classification":
             _check_labels(labels, self.config.num_labels)
-        _, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(pooled))
-        loss = F.cross_entropy(logits, labels) if labels is not None else None
-        return ClassifierOutput(loss, logits)
+        encoded = self._encode(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **options
+        )
+        logits = self.classifier(self.dropout(encoded.pooler_output))
+        loss = None
+        if problem == "regression":
+            squeeze = self.config.num_labels == 1
+            predicted = logits.squeeze(-1) if squeeze else logits
+            loss = F.mse_loss(predicted, labels.reshape(predicted.shape).to(logits.dtype))
+        elif problem == "single_label_classification":
+            loss = F.cross_entropy(logits.reshape(-1, self.config.num_labels), labels.reshape(-1))
+        elif problem == "multi_label_classification":
+            loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+        out = SequenceClassifierOutput(loss, logits, encoded.hidden_states)
+        return out if return_dict else out.to_tuple()
+
+    def _problem_type(self, labels: torch.Tensor) -> str:
+        if self.config.problem_type is not None:
+            return self.config.problem_type
+        if self.config.num_labels == 1:
+            return "regression"
+        if labels.dtype in (torch.long, torch.int):
+            return "single_label_classification"
+        return "multi_label_classification"
 
 
-class BertForTokenClassification(BertPreTrainedModel):
+class BertForTokenClassification(_BertHead):
     """BERT with a linear classifier on every token (tagging)."""
 
     def __init__(self, config: BertConfig):
@@ -454,16 +581,30 @@ class BertForTokenClassification(BertPreTrainedModel):
         self.dropout, self.classifier = _classifier_head(config)
         self._init_weights()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None):
+    def forward(
+        self,
+        input_ids=None,
+        attention_mask=None,
+        token_type_ids=None,
+        position_ids=None,
+        inputs_embeds=None,
+        labels=None,
+        *,
+        return_dict: bool = True,
+        **options,
+    ) -> TokenClassifierOutput:
         """Logits (batch, seq, num_labels); ``labels`` (batch, seq) with -100 on ignored tokens."""
         if labels is not None:
             _check_labels(labels, self.config.num_labels)
-        hidden, _ = self.bert(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(hidden))
+        encoded = self._encode(
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds, **options
+        )
+        logits = self.classifier(self.dropout(encoded.last_hidden_state))
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
-        return ClassifierOutput(loss, logits)
+        out = TokenClassifierOutput(loss, logits, encoded.hidden_states)
+        return out if return_dict else out.to_tuple()
 
 
 __all__ = [

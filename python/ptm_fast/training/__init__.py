@@ -10,6 +10,7 @@
   :func:`train_and_measure` (evaluate, train, evaluate again).
 - ``checkpoint.py`` — checkpoint folders, saved as a whole and read back for resume.
 - ``metrics.py`` — accuracy and macro-F1 (numpy only).
+- ``schedules.py`` — transformers' ``get_linear_schedule_with_warmup`` and friends.
 - ``tables.py`` — :func:`read_labelled_table`: texts and labels from CSV, TSV or JSON.
 
 Importing this package imports torch.
@@ -19,6 +20,12 @@ from ptm_fast.training.data import EpochBatches, seeded_split, trim_to_longest
 from ptm_fast.training.evaluation import add_up, evaluate_batches
 from ptm_fast.training.metrics import accuracy, macro_f1
 from ptm_fast.training.result import TrainingResult, train_and_measure
+from ptm_fast.training.schedules import (
+    get_constant_schedule,
+    get_constant_schedule_with_warmup,
+    get_cosine_schedule_with_warmup,
+    get_linear_schedule_with_warmup,
+)
 from ptm_fast.training.tables import read_labelled_table
 from ptm_fast.training.trainer import Trainer, TrainingConfig, lr_multiplier, parameter_groups
 
@@ -30,6 +37,10 @@ __all__ = [
     "accuracy",
     "add_up",
     "evaluate_batches",
+    "get_constant_schedule",
+    "get_constant_schedule_with_warmup",
+    "get_cosine_schedule_with_warmup",
+    "get_linear_schedule_with_warmup",
     "lr_multiplier",
     "macro_f1",
     "parameter_groups",
