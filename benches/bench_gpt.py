@@ -4,10 +4,13 @@ The reference is written here in the nanoGPT style with the same architecture
 and size (token + position embeddings, pre-LayerNorm blocks, tanh-GELU MLP,
 tied LM head); speed does not depend on the weights' values. Measured in
 worker processes, alternating sides: training tokens/s and peak memory
-(forward + backward + AdamW), and generation tokens/s of ptm_fast with and
-without the key/value cache.
+(forward + backward + AdamW), generation tokens/s of ptm_fast with and
+without the key/value cache, and beam search against greedy decoding: with
+the cache reordered per step, ``num_beams`` beams should cost at most
+1.3 x num_beams x greedy's time for the same new tokens (timed side by side
+in one worker).
 
-    python benches/bench_gpt.py [--layers 6] [--hidden 384] [--block 256] [--batch 8]
+    python benches/bench_gpt.py [--layers 6] [--hidden 384] [--block 256] [--batch 8] [--beams 4]
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import json
 import math
 import resource
 import time
+from types import SimpleNamespace
 
-from report import Report, run_worker
+from report import Report, best_of_alternating, run_worker
+
+BEAM_LIMIT = 1.3  # beam search may cost this many times num_beams x greedy
 
 
 def reference_model(config):
@@ -62,14 +68,14 @@ def reference_model(config):
             self.h = nn.ModuleList(Block() for _ in range(config.n_layer))
             self.ln_f = nn.LayerNorm(config.n_embd)
 
-        def forward(self, idx, targets):
+        def forward(self, idx, targets=None):
             pos = torch.arange(idx.shape[1], device=idx.device)
             x = self.wte(idx) + self.wpe(pos)
             for block in self.h:
                 x = block(x)
             logits = self.ln_f(x) @ self.wte.weight.t()
             loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), targets.view(-1))
-            return logits, loss
+            return SimpleNamespace(logits=logits, loss=loss)
 
     return Reference()
 
@@ -94,9 +100,21 @@ def worker(side: str, args) -> None:
         ours.eval()
         prompt = idx[:1, :16]
         new = min(64, args.block - 16)
+        # min_new_tokens holds back EOS: every run makes exactly `new` tokens.
+        lengths = {"max_new_tokens": new, "min_new_tokens": new}
+        if side == "generate-beam":
+            with autocast:
+                beam_s, greedy_s = best_of_alternating(
+                    lambda: ours.generate(prompt, num_beams=args.beams, **lengths),
+                    lambda: ours.generate(prompt, **lengths),
+                    repeats=args.steps,
+                )
+            result.update(beam_s=beam_s, greedy_s=greedy_s, tokens_per_s=new / greedy_s)
+            print(json.dumps(result))
+            return
         start = time.perf_counter()
         with autocast:
-            ours.generate(prompt, new, use_cache=side == "generate-cached")
+            ours.generate(prompt, use_cache=side == "generate-cached", **lengths)
         result["tokens_per_s"] = new / (time.perf_counter() - start)
         print(json.dumps(result))
         return
@@ -105,7 +123,7 @@ def worker(side: str, args) -> None:
 
     def step():
         with autocast:
-            loss = model(idx, targets)[1]
+            loss = model(idx, targets=targets).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -131,7 +149,7 @@ def worker(side: str, args) -> None:
 
 def measure(side: str, args) -> dict:
     sizes = []
-    for name in ("layers", "hidden", "block", "batch", "steps"):
+    for name in ("layers", "hidden", "block", "batch", "steps", "beams"):
         sizes += [f"--{name}", str(getattr(args, name))]
     return run_worker(__file__, [side, *sizes])
 
@@ -144,13 +162,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per worker (best kept)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--beams", type=int, default=4, help="num_beams of the beam-search row")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args)
         return
     runs: dict[str, list[dict]] = {}
-    sides = ["ptm_fast", "reference", "generate-cached", "generate-uncached"]
+    sides = ["ptm_fast", "reference", "generate-cached", "generate-uncached", "generate-beam"]
     for round_index in range(args.rounds):
         for side in sides if round_index % 2 == 0 else reversed(sides):
             runs.setdefault(side, []).append(measure(side, args))
@@ -168,6 +187,20 @@ def main() -> None:
     generation.add(f"{args.layers}x{args.hidden}, 16-token prompt, {device}", "generation",
                    "tokens/s", cached["tokens_per_s"], uncached["tokens_per_s"])  # fmt: skip
     generation.finish()
+    # The worse of the rounds: the limit must hold in each.
+    beam = max(runs["generate-beam"], key=lambda r: r["beam_s"] / r["greedy_s"])
+    budget = args.beams * beam["greedy_s"]
+    beams = Report("gpt-beam-search", reference_name="num_beams x greedy")
+    beams.add(f"{args.layers}x{args.hidden}, 16-token prompt, {args.beams} beams, {device}",
+              "beam search time", "s", beam["beam_s"], budget, higher_is_better=False)  # fmt: skip
+    beams.finish()
+    ratio = beam["beam_s"] / budget
+    verdict = "within" if ratio <= BEAM_LIMIT else "OVER"
+    print(
+        f"beam search, {args.beams} beams: {beam['beam_s']:.3f} s, greedy {beam['greedy_s']:.3f} s "
+        f"for the same new tokens: {ratio:.2f} x (num_beams x greedy), {verdict} the "
+        f"{BEAM_LIMIT} x limit"
+    )
 
 
 if __name__ == "__main__":

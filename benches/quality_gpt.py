@@ -59,8 +59,9 @@ def main() -> None:
     )
     model = result.model
     if args.output:
-        model.save_pretrained(args.output)
-        bpe.save_pretrained(args.output)
+        from ptm_fast.pretrained import save_together
+
+        save_together(args.output, model, bpe)
     sample = model.generate(
         torch.tensor([bpe.encode("The government said")]), max_new_tokens=40,
         no_repeat_ngram_size=2,

@@ -98,17 +98,63 @@ def build_parser() -> argparse.ArgumentParser:
     gpt_pretrain.add_argument("--block-size", type=POSITIVE, default=256)
     _add_training_options(gpt_pretrain, lr=6e-4, epochs=1)
 
-    generate = gpt.add_parser("generate", help="continue a prompt with a trained GPT")
+    generate = gpt.add_parser(
+        "generate",
+        help="continue a prompt with a trained GPT",
+        description="Continue a prompt: greedy by default, --sample to sample, "
+        "--num-beams N for beam search.",
+    )
     generate.add_argument("prompt")
     generate.add_argument("--model", required=True, help="folder written by ptm gpt pretrain")
-    generate.add_argument("--max-new-tokens", type=POSITIVE, default=50)
+    length = generate.add_mutually_exclusive_group()
+    length.add_argument(
+        "--max-new-tokens", type=POSITIVE, help="tokens to add (default 50 unless --max-length)"
+    )
+    length.add_argument("--max-length", type=POSITIVE, help="total tokens, the prompt included")
+    generate.add_argument(
+        "--min-new-tokens", type=NON_NEGATIVE, default=0, help="hold back EOS until this many"
+    )
     generate.add_argument("--sample", action="store_true", help="sample instead of greedy")
-    generate.add_argument("--temperature", type=number_option(low=0.0), default=1.0)
-    generate.add_argument("--top-k", type=POSITIVE)
-    generate.add_argument("--top-p", type=number_option(0.0, 1.0))
-    generate.add_argument("--no-repeat-ngram-size", type=NON_NEGATIVE, default=0)
-    generate.add_argument("--repetition-penalty", type=number_option(low=0.0), default=1.0)
-    generate.add_argument("--seed", type=NON_NEGATIVE, default=0)
+    generate.add_argument(
+        "--temperature", type=number_option(above=0.0), default=1.0,
+        help="with --sample: below 1 sharpens the distribution, above 1 flattens it",
+    )  # fmt: skip
+    generate.add_argument("--top-k", type=POSITIVE, help="with --sample: the k likeliest only")
+    generate.add_argument(
+        "--top-p", type=number_option(0.0, 1.0),
+        help="with --sample: the likeliest tokens holding this probability mass",
+    )  # fmt: skip
+    generate.add_argument(
+        "--no-repeat-ngram-size", type=NON_NEGATIVE, default=0,
+        help="never repeat an n-gram of this size (per beam; 0: off)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--repetition-penalty", type=number_option(above=0.0), default=1.0,
+        help="above 1 discourages tokens already present (default 1: off)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--num-beams", type=POSITIVE, default=1, help="beam search with this many beams (1: off)"
+    )
+    generate.add_argument(
+        "--num-return-sequences", type=POSITIVE, default=1,
+        help="continuations to print: the best beams (at most --num-beams) or samples",
+    )  # fmt: skip
+    generate.add_argument(
+        "--length-penalty", type=number_option(), default=1.0,
+        help="beam score = log-probability / length ** this; above 0 favours longer text",
+    )  # fmt: skip
+    generate.add_argument(
+        "--early-stopping", choices=("true", "false", "never"), default="false",
+        help="beam search: stop once --num-beams texts are finished (true), when no running "
+        "beam can beat them at its current length (false, the default) or at any length (never)",
+    )  # fmt: skip
+    generate.add_argument(
+        "--stop", action="append", metavar="TEXT", help="stop when this text appears (repeatable)"
+    )
+    generate.add_argument(
+        "--stream", action="store_true", help="print the text as it is generated (one beam)"
+    )
+    generate.add_argument("--seed", type=NON_NEGATIVE, default=0, help="seeds --sample")
     return parser
 
 
@@ -258,23 +304,39 @@ def run_gpt_generate(args) -> int:
     import torch
 
     from ptm_fast.gpt.modeling import GPT
+    from ptm_fast.gpt.streamers import TextStreamer
 
     model = GPT.from_pretrained(args.model).eval()
     bpe = load_bpe(args.model)
     ids = torch.tensor([bpe.encode(args.prompt)])
+    lengths = (
+        {"max_length": args.max_length}
+        if args.max_length
+        else {"max_new_tokens": args.max_new_tokens or 50}
+    )
+    early = {"true": True, "false": False, "never": "never"}[args.early_stopping]
     out = model.generate(
         ids,
-        args.max_new_tokens,
+        **lengths,
+        min_new_tokens=args.min_new_tokens,
         temperature=args.temperature,
         top_k=args.top_k,
         top_p=args.top_p,
         do_sample=args.sample,
         no_repeat_ngram_size=args.no_repeat_ngram_size,
         repetition_penalty=args.repetition_penalty,
-        eos_token_id=model.config.eos_token_id,
+        num_beams=args.num_beams,
+        num_return_sequences=args.num_return_sequences,
+        length_penalty=args.length_penalty,
+        early_stopping=early if args.num_beams > 1 else False,
+        stop_strings=args.stop,
+        tokenizer=bpe,
+        streamer=TextStreamer(bpe, skip_special_tokens=True) if args.stream else None,
         generator=torch.Generator().manual_seed(args.seed),
     )
-    print(bpe.decode(out[0].tolist()))
+    if not args.stream:
+        for row in out:
+            print(bpe.decode(row.tolist(), skip_special_tokens=True))
     return 0
 
 

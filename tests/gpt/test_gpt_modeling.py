@@ -71,7 +71,7 @@ def test_loss_is_the_mean_next_token_nll():
     ids = torch.randint(0, 97, (2, 10))
     targets = torch.roll(ids, -1, dims=1)
     targets[:, -1] = -100
-    out = model(ids, targets)
+    out = model(ids, targets=targets)
     logp = torch.log_softmax(out.logits, -1)
     manual = -logp[:, :-1].gather(-1, targets[:, :-1, None]).mean()
     torch.testing.assert_close(out.loss, manual)
@@ -135,16 +135,15 @@ def test_sampling_respects_top_k_and_is_seeded():
     model = GPT(small_config())
     prompt = torch.tensor([[1, 2, 3]])
     first = model.generate(
-        prompt, 20, do_sample=True, top_k=1, generator=torch.Generator().manual_seed(0)
-    )
-    greedy = model.generate(prompt, 20)
+        prompt, max_new_tokens=20, do_sample=True, top_k=1,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    greedy = model.generate(prompt, max_new_tokens=20)
     assert torch.equal(first, greedy)  # top_k=1 sampling is greedy
-    a = model.generate(
-        prompt, 20, do_sample=True, top_p=0.9, generator=torch.Generator().manual_seed(5)
-    )
-    b = model.generate(
-        prompt, 20, do_sample=True, top_p=0.9, generator=torch.Generator().manual_seed(5)
-    )
+    a = model.generate(prompt, max_new_tokens=20, do_sample=True, top_p=0.9,
+                       generator=torch.Generator().manual_seed(5))  # fmt: skip
+    b = model.generate(prompt, max_new_tokens=20, do_sample=True, top_p=0.9,
+                       generator=torch.Generator().manual_seed(5))  # fmt: skip
     assert torch.equal(a, b)
 
 
@@ -242,3 +241,42 @@ def test_gpt2_with_head_size_12_loads_with_the_same_logits_on_cpu(tmp_path):
         theirs = reference(ids, attention_mask=mask, position_ids=positions).logits
     real = mask.bool()
     torch.testing.assert_close(mine[real], theirs[real], atol=1e-5, rtol=1e-5)
+
+
+def test_sampling_returns_several_draws_per_prompt():
+    torch.manual_seed(0)
+    model = GPT(small_config())
+    prompt = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    draws = model.generate(prompt, max_new_tokens=8, do_sample=True, num_return_sequences=3,
+                           generator=torch.Generator().manual_seed(1))  # fmt: skip
+    assert draws.shape == (6, 11)
+    assert torch.equal(draws[:3, :3], prompt[:1].expand(3, 3))  # each prompt's draws together
+    assert len({tuple(row) for row in draws[:3, 3:].tolist()}) > 1
+
+
+def test_bad_settings_are_refused_before_the_model_runs():
+    model = GPT(small_config())
+    calls = []
+    hook = model.register_forward_pre_hook(lambda *args: calls.append(1))
+    try:
+        for bad in ({"num_beams": 2, "num_return_sequences": 3}, {"nmu_beams": 2},
+                    {"bad_words_ids": [[1], [200]]}, {"max_length": 2}):  # fmt: skip
+            with pytest.raises((ValueError, TypeError)):
+                model.generate(torch.tensor([[1, 2]]), **bad)
+    finally:
+        hook.remove()
+    assert calls == []
+
+
+def test_forward_names_what_it_cannot_do():
+    model = GPT(small_config()).eval()
+    ids = torch.tensor([[1, 2, 3]])
+    with pytest.raises(TypeError, match=r"second argument is past_key_values.*labels="):
+        model(ids, ids)  # the nanoGPT-style positional targets
+    with pytest.raises(ValueError, match="encoder_hidden_states"):
+        model(ids, encoder_hidden_states=torch.zeros(1, 3, 32))
+    with pytest.raises(ValueError, match="output_attentions"):
+        model(ids, output_attentions=True)
+    last = model(ids, logits_to_keep=1, use_cache=False)
+    assert last.logits.shape == (1, 1, 97) and "past_key_values" not in last
+    torch.testing.assert_close(last.logits[:, 0], model(ids).logits[:, -1])

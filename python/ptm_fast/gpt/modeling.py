@@ -5,9 +5,14 @@ Parameter names and shapes are those of HF's ``GPT2LMHeadModel``
 projections keep GPT-2's (in, out) layout, which is also the layout the fused
 FFN takes, so checkpoints load and save without renaming or transposing.
 
+Called as transformers' ``GPT2LMHeadModel``: ``forward`` takes its arguments
+in its order and returns a :class:`~ptm_fast.outputs.CausalLMOutputWithPast`;
+``generate`` takes its settings (greedy, sampling, beam search).
+
 >>> model = GPT(GPTConfig(n_layer=6, n_embd=384, n_head=6, n_positions=256))
->>> logits, loss = model(input_ids, targets)[:2]   # doctest: +SKIP
->>> model.generate(prompt_ids, max_new_tokens=20, no_repeat_ngram_size=2)  # doctest: +SKIP
+>>> loss, logits = model(input_ids, labels=input_ids)[:2]   # doctest: +SKIP
+>>> model.generate(prompt_ids, max_length=40, num_beams=4, no_repeat_ngram_size=2,
+...                early_stopping=True)                       # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ptm_fast.gpt.generation import GenerationConfig, check_generation_args
 from ptm_fast.kernels import attention, ffn
+from ptm_fast.outputs import CausalLMOutputWithPast
 from ptm_fast.pretrained import (
     Activation,
     Epsilon,
@@ -137,10 +144,8 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x)), new_cache
 
 
-class GPTOutput(NamedTuple):
-    logits: torch.Tensor  # (batch, seq, vocab)
-    loss: torch.Tensor | None  # mean NLL of the targets, when given
-    past_key_values: tuple[LayerCache, ...] | None  # per layer, when use_cache
+# The name this module used for its output before it took transformers' form.
+GPTOutput = CausalLMOutputWithPast
 
 
 class GPT(PretrainedModel):
@@ -165,6 +170,8 @@ class GPT(PretrainedModel):
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.tie_weights()  # before the init, so the shared tensor is drawn as before
         self._init_weights()
+        # What generate() uses for the settings a call leaves out, as in transformers.
+        self.generation_config = GenerationConfig()
 
     def _init_weights(self) -> None:
         std = self.config.initializer_range
@@ -179,24 +186,62 @@ class GPT(PretrainedModel):
 
     def forward(
         self,
-        input_ids: torch.Tensor,
-        targets: torch.Tensor | None = None,
+        input_ids: torch.Tensor | None = None,
+        past_key_values: tuple | None = None,
         attention_mask: torch.Tensor | None = None,
-        past_key_values: tuple[LayerCache, ...] | None = None,
-        use_cache: bool = False,
+        token_type_ids: torch.Tensor | None = None,
         position_ids: torch.Tensor | None = None,
-    ) -> GPTOutput:
-        """Logits for every position, and the loss when ``targets`` are given.
+        inputs_embeds: torch.Tensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
+        encoder_attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        *,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        targets: torch.Tensor | None = None,
+        cache: tuple | None = None,
+    ) -> CausalLMOutputWithPast | tuple:
+        """Logits for every position, the loss when labels are given, and the key/value cache.
+
+        Called as transformers' ``GPT2LMHeadModel`` is, positionally in its
+        order or by keyword: ``out = model(ids, labels=ids)``, then
+        ``out.loss`` / ``out.logits`` or ``out[0]`` (the loss with labels, else
+        the logits).
 
         Args:
-            input_ids: (batch, seq) token ids.
-            targets: (batch, seq) the next token of each position; -100 is ignored.
+            input_ids: (batch, seq) token ids (or ``inputs_embeds``, (batch, seq, n_embd)).
+            past_key_values: the cache of a previous call (per layer, keys and values
+                (batch, heads, seen, head_dim)); ``cache`` is transformers 5's name for it.
             attention_mask: (batch, seen + seq), 1 for real tokens, 0 for (left) padding.
-            past_key_values: the cache returned by a previous call with ``use_cache``.
-            position_ids: (batch, seq); by default counted from the first real token.
+            token_type_ids: (batch, seq) ids whose token embeddings are added, as GPT-2 does.
+            position_ids: (batch, seq); by default counted from each row's first real token.
+            labels: (batch, seq) ids, shifted inside: position t is scored against
+                ``labels[t + 1]`` (``labels=input_ids`` trains the LM); -100 is ignored.
+            use_cache: return ``past_key_values`` (default True, as GPT-2's config).
+            logits_to_keep: n > 0 computes logits of the last n positions only (or of
+                the positions a 1-D tensor lists).
+            output_hidden_states: also return ``hidden_states``: the embeddings' output,
+                then each block's, the last one after the final LayerNorm.
+            return_dict: False returns ``out.to_tuple()``.
+            targets: (batch, seq) the next token of each position, already shifted
+                (nanoGPT's form: position t is scored against ``targets[t]``).
         """
-        seq = input_ids.shape[1]
-        seen = past_key_values[0].key.shape[2] if past_key_values else 0
+        if cache is not None:
+            if past_key_values is not None:
+                raise ValueError("give the cache as past_key_values or as cache, not both")
+            past_key_values = cache
+        _check_forward_inputs(
+            input_ids, past_key_values, inputs_embeds, encoder_hidden_states,
+            encoder_attention_mask, labels, targets, logits_to_keep, output_attentions,
+        )  # fmt: skip
+        t = self.transformer
+        tokens = t.wte(input_ids) if inputs_embeds is None else inputs_embeds
+        seq = tokens.shape[1]
+        past = tuple(LayerCache(*layer) for layer in past_key_values) if past_key_values else None
+        seen = past[0].key.shape[2] if past else 0
         if seen + seq > self.config.n_positions:
             raise ValueError(
                 f"{seen + seq} tokens do not fit the context of {self.config.n_positions}"
@@ -204,22 +249,40 @@ class GPT(PretrainedModel):
         mask = None if attention_mask is None else attention_mask.bool()
         if position_ids is None:
             if mask is None:
-                position_ids = torch.arange(seen, seen + seq, device=input_ids.device)[None]
+                position_ids = torch.arange(seen, seen + seq, device=tokens.device)[None]
             else:
                 position_ids = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, seen:]
-        t = self.transformer
-        x = t.drop(t.wte(input_ids) + t.wpe(position_ids))
+        x = tokens + t.wpe(position_ids)
+        if token_type_ids is not None:
+            x = x + t.wte(token_type_ids)
+        x = t.drop(x)
+        hidden = [x] if output_hidden_states else None
         caches = []
         for i, block in enumerate(t.h):
-            x, cache = block(x, mask, past_key_values[i] if past_key_values else None)
-            caches.append(cache)
-        logits = self.lm_head(t.ln_f(x))
+            x, layer_cache = block(x, mask, past[i] if past else None)
+            caches.append(layer_cache)
+            if hidden is not None:
+                hidden.append(x)
+        x = t.ln_f(x)
+        if hidden is not None:
+            hidden[-1] = x
+        if isinstance(logits_to_keep, torch.Tensor):
+            x = x[:, logits_to_keep]
+        elif logits_to_keep:
+            x = x[:, -logits_to_keep:]
+        logits = self.lm_head(x)
         loss = None
-        if targets is not None:
-            loss = F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1)
-            )
-        return GPTOutput(logits, loss, tuple(caches) if use_cache else None)
+        if labels is not None:
+            loss = next_token_loss(logits[:, :-1], labels[:, 1:])
+        elif targets is not None:
+            loss = next_token_loss(logits, targets)
+        out = CausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            past_key_values=tuple(caches) if use_cache is not False else None,
+            hidden_states=tuple(hidden) if hidden is not None else None,
+        )
+        return out if return_dict is not False else out.to_tuple()
 
     # --- checkpoints -----------------------------------------------------------
 
@@ -236,65 +299,96 @@ class GPT(PretrainedModel):
     def generate(
         self,
         input_ids: torch.Tensor,
-        max_new_tokens: int,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        do_sample: bool = False,
-        no_repeat_ngram_size: int = 0,
-        repetition_penalty: float = 1.0,
-        eos_token_id: int | None = None,
+        generation_config: GenerationConfig | None = None,
+        *,
         attention_mask: torch.Tensor | None = None,
-        use_cache: bool = True,
-        pad_token_id: int | None = None,
+        streamer=None,
+        tokenizer=None,
         generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Continue each prompt by up to ``max_new_tokens`` tokens.
+        **settings,
+    ):
+        """Continue each prompt, called as transformers' ``generate`` is.
+
+        ``settings`` are the fields of :class:`~ptm_fast.gpt.generation.GenerationConfig`
+        (``max_length`` or ``max_new_tokens``, ``min_new_tokens``, ``num_beams``,
+        ``num_return_sequences``, ``length_penalty``, ``early_stopping``,
+        ``no_repeat_ngram_size``, ``bad_words_ids``, ``eos_token_id``,
+        ``pad_token_id``, ``stop_strings``, ``do_sample``, ``temperature``,
+        ``top_k``, ``top_p``, ``repetition_penalty``, ...); they override
+        ``generation_config`` (default: ``model.generation_config``). Any other
+        name is a TypeError, and every setting is checked before any work.
 
         Prompts of different lengths are left-padded, with ``attention_mask``
-        marking the real tokens. A row that produces ``eos_token_id`` stops and is
-        filled with ``pad_token_id`` (default: the EOS id). Greedy unless
-        ``do_sample``; with sampling, ``temperature``, ``top_k`` and ``top_p``
-        shape the distribution. ``no_repeat_ngram_size=n`` never lets an n-gram
-        occur twice; ``repetition_penalty`` > 1 discourages tokens already present.
-        Returns (batch, prompt + generated) ids.
-        """
-        from ptm_fast.gpt.generation import LogitsRules, check_generation_args
+        marking the real tokens. Greedy unless ``do_sample`` or ``num_beams`` > 1
+        (beam search, with the key/value cache reordered per step). A row that
+        produces an EOS id or a ``stop_strings`` entry (which needs
+        ``tokenizer``) stops and is filled with the pad id. ``streamer`` gets
+        ``put(token_ids)`` with the prompt, then each step's tokens, then
+        ``end()`` (see :class:`~ptm_fast.gpt.streamers.TextStreamer`).
+        ``generator`` seeds sampling.
 
-        check_generation_args(
-            self, input_ids, max_new_tokens, temperature, top_k, top_p,
-            no_repeat_ngram_size=no_repeat_ngram_size, repetition_penalty=repetition_penalty,
-            eos_token_id=eos_token_id, pad_token_id=pad_token_id,
+        Returns (batch * num_return_sequences, prompt + generated) ids, or with
+        ``return_dict_in_generate=True`` an output with ``sequences`` (and, with
+        ``output_scores``, ``scores`` and for beams ``sequences_scores``).
+        """
+        from ptm_fast.gpt.beam_search import beam_search
+        from ptm_fast.gpt.decoding import greedy_or_sample
+
+        if generation_config is None:
+            generation_config = self.generation_config
+        elif not isinstance(generation_config, GenerationConfig):
+            raise TypeError(
+                "generation_config must be a ptm_fast.gpt.GenerationConfig, got "
+                f"{type(generation_config).__name__} (a token count goes in max_new_tokens=)"
+            )
+        decoding = check_generation_args(
+            self, input_ids, generation_config.updated(settings), attention_mask=attention_mask,
+            streamer=streamer, tokenizer=tokenizer, generator=generator,
         )  # fmt: skip
-        rules = LogitsRules(temperature, top_k, top_p, do_sample, no_repeat_ngram_size,
-                            repetition_penalty)  # fmt: skip
         was_training = self.training
         self.eval()
-        batch = input_ids.shape[0]
-        mask = attention_mask if attention_mask is not None else torch.ones_like(input_ids)
-        pad = pad_token_id if pad_token_id is not None else eos_token_id
-        sequences = input_ids
-        finished = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-        cache = None
-        step_input = input_ids
-        for _ in range(max_new_tokens):
-            if use_cache:
-                out = self(step_input, attention_mask=mask, past_key_values=cache, use_cache=True)
-                cache = out.past_key_values
-            else:
-                out = self(sequences, attention_mask=mask)
-            logits = rules.apply(out.logits[:, -1, :].float(), sequences, mask)
-            next_token = rules.choose(logits, generator)
-            if eos_token_id is not None:
-                next_token = torch.where(finished, torch.full_like(next_token, pad), next_token)
-                finished |= next_token == eos_token_id
-            sequences = torch.cat([sequences, next_token[:, None]], dim=1)
-            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            step_input = next_token[:, None]
-            if eos_token_id is not None and bool(finished.all()):
-                break
-        self.train(was_training)
-        return sequences
+        try:
+            if decoding.num_beams > 1:
+                return beam_search(self, input_ids, attention_mask, decoding, tokenizer)
+            return greedy_or_sample(
+                self, input_ids, attention_mask, decoding, generator, streamer, tokenizer
+            )
+        finally:
+            self.train(was_training)
 
 
-__all__ = ["GPT", "GPTConfig", "GPTOutput"]
+def _check_forward_inputs(
+    input_ids, past_key_values, inputs_embeds, encoder_hidden_states, encoder_attention_mask,
+    labels, targets, logits_to_keep, output_attentions,
+) -> None:  # fmt: skip
+    """Refuse, naming the argument, what GPT's forward cannot do or what mixes two forms."""
+    if isinstance(past_key_values, torch.Tensor):
+        raise TypeError(
+            "the second argument is past_key_values, as in transformers: for the loss "
+            "give labels=input_ids (shifted inside) or targets= (already shifted)"
+        )
+    if encoder_hidden_states is not None or encoder_attention_mask is not None:
+        raise ValueError("GPT is decoder-only: it takes no encoder_hidden_states")
+    if output_attentions:
+        raise ValueError(
+            "output_attentions is not supported: the fused attention kernels "
+            "never form the attention weights"
+        )
+    if (input_ids is None) == (inputs_embeds is None):
+        raise ValueError("give input_ids or inputs_embeds (exactly one of them)")
+    if labels is not None and targets is not None:
+        raise ValueError("give labels (shifted inside) or targets (already shifted), not both")
+    if (
+        not isinstance(logits_to_keep, torch.Tensor)
+        and logits_to_keep
+        and (labels is not None or targets is not None)
+    ):
+        raise ValueError("logits_to_keep cannot be combined with labels or targets")
+
+
+def next_token_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of ``targets`` (same positions as ``logits``); -100 is ignored."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
+
+
+__all__ = ["GPT", "GPTConfig", "GPTOutput", "GenerationConfig"]

@@ -127,7 +127,8 @@ def evaluate_lm(model, blocks: TokenBlocks, batch_size: int = 16, max_blocks: in
 
     def measure(model, batch) -> dict[str, float]:
         n = batch["targets"].numel()
-        return {"loss_sum": float(model(batch["input_ids"], batch["targets"]).loss) * n, "n": n}
+        loss = model(batch["input_ids"], targets=batch["targets"], use_cache=False).loss
+        return {"loss_sum": float(loss) * n, "n": n}
 
     totals = add_up(
         evaluate_batches(model, blocks.validation_batches(batch_size, max_blocks), measure)

@@ -69,7 +69,8 @@ def label_scores(
         ids[row, : len(sequence)] = torch.tensor(sequence)
         mask[row, : len(sequence)] = 1
     with torch.no_grad():
-        logits = model(ids.to(device), attention_mask=mask.to(device)).logits.float()
+        logits = model(ids.to(device), attention_mask=mask.to(device), use_cache=False).logits
+        logits = logits.float()
     log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
     scores = []
     for row, (context_ids, part_ids) in enumerate(zip(contexts, scored, strict=True)):
