@@ -146,6 +146,10 @@ class PretrainedConfig:
     heads_field: ClassVar[str | None] = None  # ... and the head count that must divide it
 
     extra: dict[str, Any] = field(default_factory=dict, repr=False, kw_only=True)
+    # transformers' switches that from_pretrained(...) calls pass: the default of
+    # forward(output_hidden_states=...); attention weights are never formed here.
+    output_hidden_states: bool = field(default=False, kw_only=True)
+    output_attentions: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -160,6 +164,11 @@ class PretrainedConfig:
                 raise ValueError(f"{name}: {field_name} must be {error}, got {value!r}")
             if _is_float(hint) and isinstance(value, int):
                 setattr(self, field_name, float(value))  # JSON's 0 for 0.0
+        if self.output_attentions:
+            raise ValueError(
+                f"{name}: output_attentions=True is not supported: the fused attention never "
+                "forms the attention weights"
+            )
         if self.width_field and self.heads_field:
             width, heads = getattr(self, self.width_field), getattr(self, self.heads_field)
             if width % heads:

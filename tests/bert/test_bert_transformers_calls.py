@@ -219,3 +219,14 @@ def test_schedules_refuse_bad_step_counts():
         get_linear_schedule_with_warmup(optimizer, -1, 10)
     with pytest.raises(TypeError, match="num_training_steps must be an int"):
         get_cosine_schedule_with_warmup(optimizer, 0, 10.5)
+
+
+def test_from_pretrained_takes_the_switches_transformers_scripts_pass(minilm, hf_batch):
+    model = BertForSequenceClassification.from_pretrained(
+        minilm, num_labels=2, output_attentions=False, output_hidden_states=True
+    ).eval()
+    with torch.no_grad():
+        out = model(**hf_batch)
+    assert list(out) == ["logits", "hidden_states"] and len(out.hidden_states) == 7
+    with pytest.raises(ValueError, match="output_attentions=True is not supported"):
+        BertForSequenceClassification.from_pretrained(minilm, output_attentions=True)

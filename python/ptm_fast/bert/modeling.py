@@ -39,7 +39,7 @@ from ptm_fast.pretrained import (
     fused_activation,
 )
 
-PROBLEM_TYPES = {None, "regression", "single_label_classification", "multi_label_classification"}
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 
 @dataclass
@@ -70,10 +70,10 @@ class BertConfig(PretrainedConfig):
     problem_type: str | None = None
 
     def __post_init__(self) -> None:
-        if self.problem_type not in PROBLEM_TYPES:
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ValueError(
-                f"BertConfig: problem_type must be one of {sorted(PROBLEM_TYPES - {None})} "
-                f"or None, got {self.problem_type!r}"
+                f"BertConfig: problem_type must be one of {list(PROBLEM_TYPES)} or None, "
+                f"got {self.problem_type!r}"
             )
         if isinstance(self.id2label, dict):
             # config.json keys are strings: {"0": "negative", ...}
@@ -282,7 +282,7 @@ class BertModel(BertPreTrainedModel):
         position_ids: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         *,
-        output_hidden_states: bool = False,
+        output_hidden_states: bool | None = None,
         output_attentions: bool = False,
         return_dict: bool = True,
         head_mask: torch.Tensor | None = None,
@@ -295,7 +295,8 @@ class BertModel(BertPreTrainedModel):
             token_type_ids: (batch, seq) segment ids, 0 for A and 1 for B (default 0).
             position_ids: (batch, seq) positions (default 0, 1, ...).
             inputs_embeds: (batch, seq, hidden) word embeddings to use instead of ``input_ids``.
-            output_hidden_states: also return the embeddings' and every layer's states.
+            output_hidden_states: also return the embeddings' and every layer's states
+                (default: ``config.output_hidden_states``).
             return_dict: False returns ``out.to_tuple()``, as transformers does.
         """
         _refuse_unsupported(output_attentions, head_mask)
@@ -314,6 +315,8 @@ class BertModel(BertPreTrainedModel):
             token_type_ids = torch.zeros(shape, dtype=torch.long, device=device)
         mask = None if attention_mask is None else attention_mask.bool()
         embedded = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         hidden, states = self.encoder(embedded, mask, keep_states=output_hidden_states)
         pooled = self.pooler(hidden) if self.pooler is not None else None
         out = BaseModelOutputWithPooling(hidden, pooled, states)
@@ -394,7 +397,7 @@ class _BertHead(BertPreTrainedModel):
         position_ids,
         inputs_embeds,
         *,
-        output_hidden_states: bool = False,
+        output_hidden_states: bool | None = None,
         output_attentions: bool = False,
         head_mask=None,
     ) -> BaseModelOutputWithPooling:

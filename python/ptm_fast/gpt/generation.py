@@ -141,9 +141,13 @@ def check_generation_args(
     _checks.integer("no_repeat_ngram_size", c.no_repeat_ngram_size, minimum=0)
     _check_beams(c)
     eos_ids = _resolve_eos(c.eos_token_id, model.config, vocab)
-    if c.pad_token_id is not None:
-        _checks.integer("pad_token_id", c.pad_token_id, minimum=0, maximum=vocab - 1)
-    pad_id = c.pad_token_id if c.pad_token_id is not None else (eos_ids[0] if eos_ids else None)
+    pad_id = c.pad_token_id
+    if pad_id is None:  # then the model config's (from_pretrained(..., pad_token_id=...))
+        pad_id = getattr(model.config, "pad_token_id", None)
+    if pad_id is not None:
+        _checks.integer("pad_token_id", pad_id, minimum=0, maximum=vocab - 1)
+    else:
+        pad_id = eos_ids[0] if eos_ids else None
     bad_words = _check_bad_words(c.bad_words_ids, vocab, eos_ids)
     stop_strings = _check_stop_strings(c.stop_strings, tokenizer)
     if streamer is not None:

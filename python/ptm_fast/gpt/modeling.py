@@ -61,6 +61,7 @@ class GPTConfig(PretrainedConfig):
     initializer_range: float = 0.02
     bos_token_id: TokenId = 50256
     eos_token_id: TokenId = 50256
+    pad_token_id: TokenId | None = None  # what generate() fills finished rows with
 
     @property
     def inner(self) -> int:
@@ -256,6 +257,8 @@ class GPT(PretrainedModel):
         if token_type_ids is not None:
             x = x + t.wte(token_type_ids)
         x = t.drop(x)
+        if output_hidden_states is None:
+            output_hidden_states = self.config.output_hidden_states
         hidden = [x] if output_hidden_states else None
         caches = []
         for i, block in enumerate(t.h):
