@@ -10,9 +10,9 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::bpe::batch::map_balanced;
 use crate::bpe::ByteLevelBpe;
 use crate::error::{Error, Result};
+use crate::parallel::map_balanced;
 use crate::text_lines::TextLines;
 
 /// Documents encoded per round when streaming a file: bounds memory, keeps threads busy.

@@ -14,7 +14,9 @@ use std::collections::BinaryHeap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::parallel::map_ordered;
+use crate::parallel::{
+    for_each_balanced, rounds, StopCheck, HEAP_POP_WORK, ROUND_BYTES_PER_THREAD, WORK_PER_CHECK,
+};
 use crate::text_lines::TextLines;
 
 use super::hash::{FastMap, FastSet};
@@ -45,36 +47,59 @@ impl PieceCounter {
         }
     }
 
-    /// Counts the pieces of `texts` on up to `threads` threads.
-    pub fn add_texts<S: AsRef<str> + Sync>(&mut self, texts: &[S], threads: usize) {
+    /// Counts the pieces of `texts` on up to `threads` threads, in rounds
+    /// with `keep_going` asked before each. Nothing is counted unless the
+    /// call succeeds: a stop ([`Error::Interrupted`]) leaves the counts as
+    /// they were.
+    pub fn add_texts<S: AsRef<str> + Sync>(
+        &mut self,
+        texts: &[S],
+        threads: usize,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<()> {
         let threads = threads.min(texts.len().div_ceil(1024)).max(1);
-        let chunk = texts.len().div_ceil(threads).max(1);
-        let chunks: Vec<&[S]> = texts.chunks(chunk).collect();
-        let parts = map_ordered(&chunks, threads, |part| {
-            let mut counter = PieceCounter::new();
-            for text in part.iter() {
-                counter.add_text(text.as_ref());
+        // One counter per thread for the whole call, merged once at the end.
+        let mut parts: Vec<PieceCounter> = (0..threads).map(|_| PieceCounter::new()).collect();
+        for round in rounds(texts.len(), threads, |i| texts[i].as_ref().len()) {
+            if !keep_going() {
+                return Err(Error::Interrupted);
             }
-            counter
-        });
+            let round = &texts[round];
+            for_each_balanced(round.len(), &mut parts, |counter, block| {
+                for text in &round[block] {
+                    counter.add_text(text.as_ref());
+                }
+            });
+        }
         for part in parts {
             self.merge_from(part);
         }
+        Ok(())
     }
 
     /// Counts the pieces of a UTF-8 text file, streamed line by line (each
-    /// line with its newline, as HF `tokenizers` reads training files).
-    /// Errors name the file, and the line for bytes that are not UTF-8.
-    pub fn add_file(&mut self, path: &Path) -> Result<()> {
+    /// line with its newline, as HF `tokenizers` reads training files), with
+    /// `keep_going` asked every few megabytes. Errors name the file, and the
+    /// line for bytes that are not UTF-8; on any error (a stop included) the
+    /// counts stay as they were.
+    pub fn add_file(&mut self, path: &Path, keep_going: &dyn Fn() -> bool) -> Result<()> {
         let mut lines = TextLines::open(path)?;
+        let mut counted = PieceCounter::new();
+        let mut check = StopCheck::new(keep_going, ROUND_BYTES_PER_THREAD);
         while let Some(line) = lines.next_line()? {
-            self.add_text(line);
+            counted.add_text(line);
+            check.step(line.len())?;
         }
+        self.merge_from(counted);
         Ok(())
     }
 
     /// Adds another counter's counts (for counting on several threads).
     pub fn merge_from(&mut self, other: PieceCounter) {
+        if self.counts.is_empty() {
+            self.counts = other.counts;
+            return;
+        }
         for (piece, count) in other.counts {
             *self.counts.entry(piece).or_insert(0) += count;
         }
@@ -94,12 +119,15 @@ fn key(left: u32, right: u32) -> u64 {
 /// Trains a tokenizer of at most `vocab_size` tokens (special tokens and the
 /// 256 bytes included). Special tokens take ids 0.., then the bytes in byte
 /// order, then one id per new token. A pair merges only while it occurs at
-/// least `min_frequency` times.
+/// least `min_frequency` times. `keep_going` is asked once per
+/// [`WORK_PER_CHECK`] symbols visited; when it answers false training stops
+/// with [`Error::Interrupted`].
 pub fn train(
     counter: &PieceCounter,
     vocab_size: usize,
     min_frequency: u64,
     specials: &[String],
+    keep_going: &dyn Fn() -> bool,
 ) -> Result<ByteLevelBpe> {
     let base = specials.len() + 256;
     if vocab_size < base {
@@ -125,9 +153,11 @@ pub fn train(
         .map(|(p, _)| p.bytes().map(|b| first_byte + u32::from(b)).collect())
         .collect();
 
+    let mut check = StopCheck::new(keep_going, WORK_PER_CHECK);
     let mut pair_counts: FastMap<u64, i64> = FastMap::default();
     let mut where_: FastMap<u64, FastSet<u32>> = FastMap::default();
     for (w, word) in words.iter().enumerate() {
+        check.step(word.len())?;
         for pair in word.windows(2) {
             let k = key(pair[0], pair[1]);
             *pair_counts.entry(k).or_insert(0) += counts[w];
@@ -140,6 +170,7 @@ pub fn train(
     let mut merges: Vec<(u32, u32)> = Vec::new();
     let mut delta: FastMap<u64, i64> = FastMap::default();
     while tokens.len() < vocab_size {
+        check.step(HEAP_POP_WORK)?;
         let Some((count, Reverse(k))) = heap.pop() else {
             break;
         };
@@ -175,6 +206,7 @@ pub fn train(
         delta.clear();
         for w in affected {
             let word = &mut words[w as usize];
+            check.step(word.len())?;
             if !word.windows(2).any(|p| p[0] == left && p[1] == right) {
                 continue;
             }
@@ -242,7 +274,8 @@ mod tests {
         for _ in 0..10 {
             counter.add_text("low lower lowest newer wider new low");
         }
-        let bpe = train(&counter, 256 + 1 + 10, 2, &["<|endoftext|>".to_owned()]).unwrap();
+        let eot = ["<|endoftext|>".to_owned()];
+        let bpe = train(&counter, 256 + 1 + 10, 2, &eot, &|| true).unwrap();
         assert_eq!(bpe.specials(), [("<|endoftext|>".to_owned(), 0)]);
         assert!(bpe.vocab_size() <= 267);
         let ids = bpe.encode_ordinary(" low");
@@ -254,7 +287,7 @@ mod tests {
             .map(|&i| i64::from(i))
             .collect();
         assert_eq!(bpe.decode_bytes(&ids).unwrap(), text.as_bytes());
-        assert!(train(&counter, 100, 2, &[]).is_err());
+        assert!(train(&counter, 100, 2, &[], &|| true).is_err());
     }
 
     #[test]
@@ -264,20 +297,20 @@ mod tests {
         let path = dir.join("train.txt");
         std::fs::write(&path, "low lower\nnewest low\n\nwider").unwrap();
         let mut from_file = PieceCounter::new();
-        from_file.add_file(&path).unwrap();
+        from_file.add_file(&path, &|| true).unwrap();
         let mut from_text = PieceCounter::new();
         for line in ["low lower\n", "newest low\n", "\n", "wider"] {
             from_text.add_text(line);
         }
         assert_eq!(from_file.counts, from_text.counts);
         std::fs::write(&path, b"ok\nfine\nbad \xff here\n").unwrap();
-        let err = PieceCounter::new().add_file(&path).unwrap_err();
+        let err = PieceCounter::new().add_file(&path, &|| true).unwrap_err();
         assert!(
             err.to_string().contains("line 3: invalid UTF-8 at byte 4"),
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
-        let err = PieceCounter::new().add_file(&path).unwrap_err();
+        let err = PieceCounter::new().add_file(&path, &|| true).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err}");
     }
 
@@ -285,8 +318,109 @@ mod tests {
     fn deterministic() {
         let mut counter = PieceCounter::new();
         counter.add_text("ab ab ba ba cd cd dc dc aaaa aaaa");
-        let a = train(&counter, 270, 1, &[]).unwrap().merges().unwrap();
-        let b = train(&counter, 270, 1, &[]).unwrap().merges().unwrap();
+        let a = train(&counter, 270, 1, &[], &|| true)
+            .unwrap()
+            .merges()
+            .unwrap();
+        let b = train(&counter, 270, 1, &[], &|| true)
+            .unwrap()
+            .merges()
+            .unwrap();
         assert_eq!(a, b);
+    }
+
+    /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
+    fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
+        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
+        let seen = asked.clone();
+        let keep_going = move || {
+            asked.set(asked.get() + 1);
+            asked.get() <= k
+        };
+        (keep_going, seen)
+    }
+
+    /// Many distinct words, so that counting and training each ask more than once.
+    fn big_corpus() -> Vec<String> {
+        let mut state = 7u64;
+        (0..300)
+            .map(|_| {
+                (0..12)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let len = 2 + (state >> 60) as usize;
+                        let word: String = (0..len)
+                            .map(|j| char::from(b'a' + ((state >> (j * 5 % 55)) % 26) as u8))
+                            .collect();
+                        format!(" {word}")
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stop_request_ends_counting_and_leaves_the_counts_as_they_were() {
+        let texts = big_corpus();
+        let mut whole = PieceCounter::new();
+        whole.add_texts(&texts, 2, &|| true).unwrap();
+        let mut by_one = PieceCounter::new();
+        for text in &texts {
+            by_one.add_text(text);
+        }
+        assert_eq!(whole.counts, by_one.counts);
+
+        let many: Vec<&str> = texts
+            .iter()
+            .map(String::as_str)
+            .cycle()
+            .take(2_000)
+            .collect();
+        let mut counter = PieceCounter::new();
+        counter.add_text("kept");
+        let before = counter.counts.clone();
+        let (keep_going, asked) = stop_after(1);
+        let err = counter.add_texts(&many, 1, &keep_going).unwrap_err();
+        assert!(matches!(err, Error::Interrupted));
+        assert_eq!(asked.get(), 2);
+        assert_eq!(counter.counts, before);
+
+        let dir = std::env::temp_dir().join(format!("ptm_bpe_stop_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.txt");
+        let line = format!("{}\n", texts[..5].concat());
+        std::fs::write(&path, line.repeat(ROUND_BYTES_PER_THREAD / line.len() * 4)).unwrap();
+        let (keep_going, asked) = stop_after(2);
+        let err = counter.add_file(&path, &keep_going).unwrap_err();
+        assert!(matches!(err, Error::Interrupted));
+        assert_eq!(asked.get(), 3);
+        assert_eq!(counter.counts, before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stop_request_ends_training() {
+        let mut counter = PieceCounter::new();
+        counter.add_texts(&big_corpus(), 2, &|| true).unwrap();
+        let expected = train(&counter, 1000, 2, &[], &|| true)
+            .unwrap()
+            .merges()
+            .unwrap();
+        let (count, asked) = stop_after(usize::MAX);
+        let again = train(&counter, 1000, 2, &[], &count)
+            .unwrap()
+            .merges()
+            .unwrap();
+        assert_eq!(again, expected);
+        let checks = asked.get();
+        assert!(checks >= 3, "{checks}");
+        for k in [0, checks / 2, checks - 1] {
+            let (keep_going, asked) = stop_after(k);
+            let err = train(&counter, 1000, 2, &[], &keep_going).unwrap_err();
+            assert!(matches!(err, Error::Interrupted), "{err}");
+            assert_eq!(asked.get(), k + 1);
+        }
     }
 }

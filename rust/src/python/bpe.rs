@@ -67,6 +67,7 @@ impl PyByteLevelBpe {
         threads: Option<usize>,
         allowed_special: &Option<Vec<String>>,
         ordinary: bool,
+        keep_going: &dyn Fn() -> bool,
     ) -> Result<Vec<Vec<u32>>> {
         let special = if ordinary {
             SpecialText::Ordinary
@@ -74,7 +75,7 @@ impl PyByteLevelBpe {
             SpecialText::Allowed(allowed_special.as_deref())
         };
         let threads = threads.unwrap_or_else(default_threads);
-        encode_batch(&self.inner, texts, threads, special)
+        encode_batch(&self.inner, texts, threads, special, keep_going)
     }
 }
 
@@ -138,7 +139,8 @@ impl PyByteLevelBpe {
         self.id_list(py, &ids)
     }
 
-    /// Encodes many texts on `num_threads` threads with the GIL released.
+    /// Encodes many texts on `num_threads` threads with the GIL released;
+    /// Ctrl-C stops it between rounds.
     #[pyo3(signature = (texts, num_threads, allowed_special, ordinary))]
     fn encode_batch<'py>(
         &self,
@@ -148,8 +150,8 @@ impl PyByteLevelBpe {
         allowed_special: Option<Vec<String>>,
         ordinary: bool,
     ) -> PyResult<Bound<'py, PyList>> {
-        let parts = guarded_detached(py, || {
-            self.encode_texts(&texts, num_threads, &allowed_special, ordinary)
+        let parts = interruptible_detached(py, |keep_going| {
+            self.encode_texts(&texts, num_threads, &allowed_special, ordinary, keep_going)
         })?;
         PyList::new(
             py,
@@ -171,8 +173,9 @@ impl PyByteLevelBpe {
         allowed_special: Option<Vec<String>>,
         ordinary: bool,
     ) -> PyResult<(Array, Array)> {
-        let (ids, offsets) = guarded_detached(py, || {
-            let parts = self.encode_texts(&texts, num_threads, &allowed_special, ordinary)?;
+        let (ids, offsets) = interruptible_detached(py, |keep_going| {
+            let parts =
+                self.encode_texts(&texts, num_threads, &allowed_special, ordinary, keep_going)?;
             let mut offsets = Vec::with_capacity(parts.len() + 1);
             offsets.push(0i64);
             let mut at = 0i64;
@@ -297,17 +300,18 @@ impl PyBpeTrainer {
         texts: Vec<PyBackedStr>,
         num_threads: Option<usize>,
     ) -> PyResult<()> {
-        guarded_detached(py, || {
-            let threads = crate::parallel::threads_or_default(num_threads)?;
-            self.with_counter(|c| c.add_texts(&texts, threads));
-            Ok(())
+        let threads = crate::parallel::threads_or_default(num_threads)?;
+        interruptible_detached(py, |keep_going| {
+            self.with_counter(|c| c.add_texts(&texts, threads, keep_going))
         })
     }
 
     /// Counts the pieces of a UTF-8 text file, line by line (each line with
     /// its newline), as HF `tokenizers` reads training files.
     fn feed_file(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        guarded_detached(py, || self.with_counter(|c| c.add_file(&path)))
+        interruptible_detached(py, |keep_going| {
+            self.with_counter(|c| c.add_file(&path, keep_going))
+        })
     }
 
     /// How many distinct pieces were counted.
@@ -323,8 +327,8 @@ impl PyBpeTrainer {
         min_frequency: u64,
         special_tokens: Vec<String>,
     ) -> PyResult<PyByteLevelBpe> {
-        guarded_detached(py, || {
-            self.with_counter(|c| train(c, vocab_size, min_frequency, &special_tokens))
+        interruptible_detached(py, |keep_going| {
+            self.with_counter(|c| train(c, vocab_size, min_frequency, &special_tokens, keep_going))
         })
         .map(PyByteLevelBpe::from)
     }

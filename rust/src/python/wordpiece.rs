@@ -11,7 +11,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 
 use super::arrays::Array;
-use super::errors::{guarded, guarded_detached};
+use super::errors::{guarded, guarded_detached, interruptible_detached};
 use crate::error::Error;
 use crate::parallel::threads_or_default;
 use crate::wordpiece::trainer::{train, TrainerOptions, WordCounts};
@@ -199,9 +199,9 @@ impl PyWordPieceModel {
             add_special_tokens,
             max_length,
         };
-        let encs = guarded_detached(py, || {
+        let encs = interruptible_detached(py, |keep_going| {
             self.inner
-                .encode_batch(&texts, pairs.as_deref(), opts, padding, threads)
+                .encode_batch(&texts, pairs.as_deref(), opts, padding, threads, keep_going)
         })?;
         wrap(py, encs, &self.inner)
     }
@@ -226,7 +226,7 @@ impl PyWordPieceModel {
             .ok_or_else(|| Error::InvalidArgument("batch too large".into()))?;
         let tok = &self.inner;
         let n = texts.len();
-        let out = guarded_detached(py, || {
+        let out = interruptible_detached(py, |keep_going| {
             let mut out = vec![0i64; values];
             tok.encode_batch_matrix(
                 &texts,
@@ -235,6 +235,7 @@ impl PyWordPieceModel {
                 length,
                 threads,
                 &mut out,
+                keep_going,
             )?;
             Ok(out)
         })?;
@@ -310,7 +311,9 @@ impl PyWordCounts {
     ) -> PyResult<()> {
         let threads = threads(num_threads)?;
         let opts = self.normalizer;
-        let part = guarded_detached(py, || Ok(WordCounts::from_texts(&texts, opts, threads)))?;
+        let part = interruptible_detached(py, |keep_going| {
+            WordCounts::from_texts(&texts, opts, threads, keep_going)
+        })?;
         self.counts.merge(part);
         Ok(())
     }
@@ -324,7 +327,9 @@ impl PyWordCounts {
     ) -> PyResult<()> {
         let threads = threads(num_threads)?;
         let opts = self.normalizer;
-        let part = guarded_detached(py, || WordCounts::from_file(&path, opts, threads))?;
+        let part = interruptible_detached(py, |keep_going| {
+            WordCounts::from_file(&path, opts, threads, keep_going)
+        })?;
         self.counts.merge(part);
         Ok(())
     }
@@ -347,7 +352,7 @@ impl PyWordCounts {
             special_tokens,
         };
         let counts = &self.counts;
-        guarded_detached(py, || Ok(train(counts, &opts)))
+        interruptible_detached(py, |keep_going| train(counts, &opts, keep_going))
     }
 }
 

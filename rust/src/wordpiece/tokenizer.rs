@@ -11,7 +11,7 @@ use super::normalizer::{split_words, NormalizerOptions, WordBuffer};
 use super::post_processor::{post_process, Encoding, Specials};
 use super::vocab::Vocab;
 use crate::error::{Error, Result};
-use crate::parallel::map_ordered;
+use crate::parallel::{map_balanced, rounds};
 
 /// The special tokens BERT uses, in the order training puts them first.
 pub const SPECIAL_TOKENS: [&str; 5] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
@@ -38,9 +38,12 @@ pub enum Padding {
     Fixed(usize),
 }
 
-/// Rows of the three output matrices one thread fills: the index of the
-/// first row, then its slices of ids, type ids and attention mask.
+/// Rows of the three output matrices one thread fills at a time: the index
+/// of the first row, then its slices of ids, type ids and attention mask.
 type RowBlock<'a> = (usize, &'a mut [i64], &'a mut [i64], &'a mut [i64]);
+
+/// Rows in a [`RowBlock`]: threads take blocks of these dynamically.
+const ROWS_PER_BLOCK: usize = 32;
 
 /// BERT's WordPiece tokenizer.
 #[derive(Debug, Clone)]
@@ -203,7 +206,9 @@ impl WordPieceTokenizer {
     }
 
     /// Encodes many texts (and pairs) on `threads` threads, in order, then
-    /// pads them as asked.
+    /// pads them as asked. The batch goes in rounds of a few megabytes per
+    /// thread with `keep_going` asked before each; when it answers false the
+    /// call stops with [`Error::Interrupted`].
     pub fn encode_batch(
         &self,
         texts: &[String],
@@ -211,6 +216,7 @@ impl WordPieceTokenizer {
         opts: EncodeOptions,
         padding: Padding,
         threads: usize,
+        keep_going: &dyn Fn() -> bool,
     ) -> Result<Vec<Encoding>> {
         if let Some(p) = pairs {
             if p.len() != texts.len() {
@@ -225,11 +231,19 @@ impl WordPieceTokenizer {
             Padding::None => 0,
             _ => self.pad_id()?,
         };
-        let indices: Vec<usize> = (0..texts.len()).collect();
-        let encoded = map_ordered(&indices, threads, |&i| {
-            self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)
-        });
-        let mut out = encoded.into_iter().collect::<Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(texts.len());
+        for round in rounds(texts.len(), threads, text_bytes(texts, pairs)) {
+            if !keep_going() {
+                return Err(Error::Interrupted);
+            }
+            let indices: Vec<usize> = round.collect();
+            let encoded = map_balanced(&indices, threads, |&i| {
+                self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)
+            });
+            for enc in encoded {
+                out.push(enc?);
+            }
+        }
         let target = match padding {
             Padding::None => 0,
             Padding::Longest => out.iter().map(Encoding::len).max().unwrap_or(0),
@@ -247,6 +261,10 @@ impl WordPieceTokenizer {
     /// matrices one after the other: input ids, token type ids, attention
     /// mask. Every row is truncated and padded to exactly `length`. Rows are
     /// written in place by `threads` threads; no per-text result is kept.
+    /// The rows go in rounds with `keep_going` asked before each; after an
+    /// error ([`Error::Interrupted`] when it answers false) `out` holds only
+    /// some of the rows.
+    #[allow(clippy::too_many_arguments)]
     pub fn encode_batch_matrix(
         &self,
         texts: &[String],
@@ -255,6 +273,7 @@ impl WordPieceTokenizer {
         length: usize,
         threads: usize,
         out: &mut [i64],
+        keep_going: &dyn Fn() -> bool,
     ) -> Result<()> {
         let n = texts.len();
         if let Some(p) = pairs {
@@ -288,43 +307,66 @@ impl WordPieceTokenizer {
         }
         let (ids, rest) = out.split_at_mut(n * length);
         let (types, mask) = rest.split_at_mut(n * length);
-        let rows_per_block = n.div_ceil(threads.clamp(1, n));
-        let block = rows_per_block * length;
-        let blocks: Vec<Mutex<RowBlock<'_>>> = ids
+        let block = ROWS_PER_BLOCK * length;
+        let mut blocks = ids
             .chunks_mut(block)
             .zip(types.chunks_mut(block))
             .zip(mask.chunks_mut(block))
             .enumerate()
-            .map(|(i, ((a, b), c))| Mutex::new((i * rows_per_block, a, b, c)))
-            .collect();
-        let results = map_ordered(&blocks, threads, |cell| -> Result<()> {
-            let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
-            let (first, ids, types, mask) = &mut *guard;
-            let rows = ids.len() / length;
-            for r in 0..rows {
-                let i = *first + r;
-                let enc = self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)?;
-                let row = r * length..(r + 1) * length;
-                let k = enc.len();
-                let (ids, types, mask) = (
-                    &mut ids[row.clone()],
-                    &mut types[row.clone()],
-                    &mut mask[row],
-                );
-                for (dst, &src) in ids.iter_mut().zip(&enc.ids) {
-                    *dst = i64::from(src);
-                }
-                for (dst, &src) in types.iter_mut().zip(&enc.type_ids) {
-                    *dst = i64::from(src);
-                }
-                mask[..k].fill(1);
-                ids[k..].fill(pad_id);
-                types[k..].fill(0);
-                mask[k..].fill(0);
+            .map(|(b, ((ids, types), mask))| Mutex::new((b * ROWS_PER_BLOCK, ids, types, mask)));
+        let mut handed_out = 0;
+        for round in rounds(n, threads, text_bytes(texts, pairs)) {
+            if !keep_going() {
+                return Err(Error::Interrupted);
             }
-            Ok(())
-        });
-        results.into_iter().collect()
+            // The blocks whose first row is in this round.
+            let until = round.end.div_ceil(ROWS_PER_BLOCK);
+            let cells: Vec<Mutex<RowBlock<'_>>> =
+                blocks.by_ref().take(until - handed_out).collect();
+            handed_out = until;
+            let results = map_balanced(&cells, threads, |cell| {
+                let mut guard = cell.lock().unwrap_or_else(|e| e.into_inner());
+                self.fill_rows(texts, pairs, opts, length, pad_id, &mut guard)
+            });
+            results.into_iter().collect::<Result<()>>()?;
+        }
+        Ok(())
+    }
+
+    /// Encodes the rows of `block` (truncated to `length`) into its slices.
+    fn fill_rows(
+        &self,
+        texts: &[String],
+        pairs: Option<&[String]>,
+        opts: EncodeOptions,
+        length: usize,
+        pad_id: i64,
+        block: &mut RowBlock<'_>,
+    ) -> Result<()> {
+        let (first, ids, types, mask) = block;
+        let rows = ids.len() / length;
+        for r in 0..rows {
+            let i = *first + r;
+            let enc = self.encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)?;
+            let row = r * length..(r + 1) * length;
+            let k = enc.len();
+            let (ids, types, mask) = (
+                &mut ids[row.clone()],
+                &mut types[row.clone()],
+                &mut mask[row],
+            );
+            for (dst, &src) in ids.iter_mut().zip(&enc.ids) {
+                *dst = i64::from(src);
+            }
+            for (dst, &src) in types.iter_mut().zip(&enc.type_ids) {
+                *dst = i64::from(src);
+            }
+            mask[..k].fill(1);
+            ids[k..].fill(pad_id);
+            types[k..].fill(0);
+            mask[k..].fill(0);
+        }
+        Ok(())
     }
 
     /// Text from ids; unknown ids are skipped, and so are special tokens
@@ -337,6 +379,14 @@ impl WordPieceTokenizer {
                 .filter_map(|&id| self.vocab.id_to_token(id)),
         )
     }
+}
+
+/// The size in bytes of item `i` of a batch: its text and pair.
+fn text_bytes<'a>(
+    texts: &'a [String],
+    pairs: Option<&'a [String]>,
+) -> impl Fn(usize) -> usize + 'a {
+    move |i| texts[i].len() + pairs.map_or(0, |p| p[i].len())
 }
 
 #[cfg(test)]
@@ -399,10 +449,10 @@ mod tests {
             max_length: Some(5),
         };
         let encs = tok
-            .encode_batch(&texts, None, opts, Padding::Fixed(5), 2)
+            .encode_batch(&texts, None, opts, Padding::Fixed(5), 2, &|| true)
             .unwrap();
         let mut out = vec![-1i64; 3 * 3 * 5];
-        tok.encode_batch_matrix(&texts, None, true, 5, 2, &mut out)
+        tok.encode_batch_matrix(&texts, None, true, 5, 2, &mut out, &|| true)
             .unwrap();
         let ids: Vec<i64> = encs
             .iter()
@@ -416,5 +466,77 @@ mod tests {
         assert_eq!(&out[15..30], &[0; 15][..]);
         assert_eq!(&out[30..], &mask[..]);
         assert_eq!(&ids[..5], &[2, 5, 7, 3, 0]);
+    }
+
+    /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
+    fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
+        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
+        let seen = asked.clone();
+        let keep_going = move || {
+            asked.set(asked.get() + 1);
+            asked.get() <= k
+        };
+        (keep_going, seen)
+    }
+
+    #[test]
+    fn rounds_give_the_same_rows_and_a_stop_request_ends_the_batch() {
+        use crate::parallel::ROUND_ITEMS_PER_THREAD;
+        let tok = tokenizer();
+        let words = ["hello", "world", "unaffable", "cafe", "x", "!"];
+        // Three rounds at one thread, and rounds that do not end on a block boundary.
+        let n = ROUND_ITEMS_PER_THREAD * 2 + ROWS_PER_BLOCK / 2 + 3;
+        let texts: Vec<String> = (0..n)
+            .map(|i| {
+                (0..i % 5 + 1)
+                    .map(|j| words[(i + j) % 6])
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let pairs: Vec<String> = texts.iter().rev().cloned().collect();
+        let opts = EncodeOptions {
+            add_special_tokens: true,
+            max_length: Some(6),
+        };
+        for pairs in [None, Some(&pairs[..])] {
+            let (count, asked) = stop_after(usize::MAX);
+            let encs = tok
+                .encode_batch(&texts, pairs, opts, Padding::Fixed(6), 1, &count)
+                .unwrap();
+            assert_eq!(asked.get(), 3);
+            for i in [0, ROUND_ITEMS_PER_THREAD, n - 1] {
+                let mut one = tok
+                    .encode(&texts[i], pairs.map(|p| p[i].as_str()), opts)
+                    .unwrap();
+                one.pad(6, 0);
+                assert_eq!(encs[i], one);
+            }
+            let mut want = vec![0i64; 3 * n * 6];
+            for (i, e) in encs.iter().enumerate() {
+                for (k, values) in [&e.ids, &e.type_ids, &e.attention_mask].iter().enumerate() {
+                    for (j, &v) in values.iter().enumerate() {
+                        want[k * n * 6 + i * 6 + j] = i64::from(v);
+                    }
+                }
+            }
+            for threads in [1, 2, 3] {
+                let mut out = vec![-1i64; 3 * n * 6];
+                tok.encode_batch_matrix(&texts, pairs, true, 6, threads, &mut out, &|| true)
+                    .unwrap();
+                assert!(out == want, "{threads} threads");
+            }
+            for k in [0, 2] {
+                let (keep_going, asked) = stop_after(k);
+                let err = tok.encode_batch(&texts, pairs, opts, Padding::None, 1, &keep_going);
+                assert!(matches!(err, Err(Error::Interrupted)));
+                assert_eq!(asked.get(), k + 1);
+                let (keep_going, asked) = stop_after(k);
+                let mut out = vec![0i64; 3 * n * 6];
+                let err = tok.encode_batch_matrix(&texts, pairs, true, 6, 1, &mut out, &keep_going);
+                assert!(matches!(err, Err(Error::Interrupted)));
+                assert_eq!(asked.get(), k + 1);
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 use super::normalizer::{split_words, NormalizerOptions, WordBuffer};
 use super::vocab::{FastMap, CONTINUATION_PREFIX};
 use crate::error::{Error, Result};
-use crate::parallel::map_ordered;
+use crate::parallel::{for_each_balanced, rounds, StopCheck, HEAP_POP_WORK, WORK_PER_CHECK};
 
 /// How many times each normalized, pre-tokenized word occurs.
 #[derive(Debug, Default, Clone)]
@@ -23,44 +23,58 @@ pub struct WordCounts {
 }
 
 impl WordCounts {
-    /// Counts the words of `texts` on `threads` threads.
+    /// Counts the words of `texts` on `threads` threads, in rounds with
+    /// `keep_going` asked before each; when it answers false the call stops
+    /// with [`Error::Interrupted`].
     pub fn from_texts<S: AsRef<str> + Sync>(
         texts: &[S],
         normalizer: NormalizerOptions,
         threads: usize,
-    ) -> Self {
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<Self> {
         let threads = threads.clamp(1, texts.len().max(1));
-        let chunk = texts.len().div_ceil(threads).max(1);
-        let parts: Vec<&[S]> = texts.chunks(chunk).collect();
-        let counted = map_ordered(&parts, threads, |part| {
-            let mut counts = WordCounts::default();
-            let mut buf = WordBuffer::default();
-            for text in part.iter() {
-                split_words(
-                    text.as_ref(),
-                    0,
-                    normalizer,
-                    &mut buf,
-                    &mut |w: &str, _: &[u32]| {
-                        if let Some(c) = counts.counts.get_mut(w) {
-                            *c += 1;
-                        } else {
-                            counts.counts.insert(w.to_owned(), 1);
-                        }
-                    },
-                );
+        // Each thread's counts and word buffer, kept for the whole call.
+        let mut parts: Vec<(WordCounts, WordBuffer)> = (0..threads)
+            .map(|_| (WordCounts::default(), WordBuffer::default()))
+            .collect();
+        for round in rounds(texts.len(), threads, |i| texts[i].as_ref().len()) {
+            if !keep_going() {
+                return Err(Error::Interrupted);
             }
-            counts
-        });
+            let round = &texts[round];
+            for_each_balanced(round.len(), &mut parts, |(counts, buf), block| {
+                for text in &round[block] {
+                    split_words(
+                        text.as_ref(),
+                        0,
+                        normalizer,
+                        buf,
+                        &mut |w: &str, _: &[u32]| {
+                            if let Some(c) = counts.counts.get_mut(w) {
+                                *c += 1;
+                            } else {
+                                counts.counts.insert(w.to_owned(), 1);
+                            }
+                        },
+                    );
+                }
+            });
+        }
         let mut total = WordCounts::default();
-        for part in counted {
+        for (part, _) in parts {
             total.merge(part);
         }
-        total
+        Ok(total)
     }
 
-    /// Counts the words of a UTF-8 text file.
-    pub fn from_file(path: &Path, normalizer: NormalizerOptions, threads: usize) -> Result<Self> {
+    /// Counts the words of a UTF-8 text file, as [`WordCounts::from_texts`]
+    /// does its lines.
+    pub fn from_file(
+        path: &Path,
+        normalizer: NormalizerOptions,
+        threads: usize,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
@@ -80,7 +94,7 @@ impl WordCounts {
             }
         };
         let lines: Vec<&str> = text.lines().collect();
-        Ok(Self::from_texts(&lines, normalizer, threads))
+        Self::from_texts(&lines, normalizer, threads, keep_going)
     }
 
     /// Adds the counts of `other`.
@@ -122,7 +136,14 @@ fn merged(left: &str, right: &str) -> String {
 }
 
 /// Learns a vocabulary from word counts; returns the tokens in id order.
-pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
+/// `keep_going` is asked once per [`WORK_PER_CHECK`] symbols visited; when it
+/// answers false training stops with [`Error::Interrupted`].
+pub fn train(
+    words: &WordCounts,
+    opts: &TrainerOptions,
+    keep_going: &dyn Fn() -> bool,
+) -> Result<Vec<String>> {
+    let mut check = StopCheck::new(keep_going, WORK_PER_CHECK);
     let mut tokens: Vec<String> = Vec::new();
     let mut ids: FastMap<String, u32> = FastMap::default();
     let mut add = |token: String, tokens: &mut Vec<String>| -> u32 {
@@ -153,9 +174,26 @@ pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
             })
             .collect()
     };
-    let mut alphabet: Vec<String> = entries.iter().flat_map(|(w, _)| spell(w)).collect();
+    // Distinct (is a continuation, character) first: sorting one string per
+    // character of every word would take seconds on a big corpus.
+    let mut chars: FastMap<(bool, char), ()> = FastMap::default();
+    for (w, _) in &entries {
+        check.step(w.len())?;
+        for (i, c) in w.chars().enumerate() {
+            chars.insert((i > 0, c), ());
+        }
+    }
+    let mut alphabet: Vec<String> = chars
+        .into_keys()
+        .map(|(continuation, c)| {
+            if continuation {
+                format!("{CONTINUATION_PREFIX}{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
     alphabet.sort_unstable();
-    alphabet.dedup();
     for symbol in alphabet {
         add(symbol, &mut tokens);
     }
@@ -163,6 +201,7 @@ pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
     let mut seqs: Vec<Vec<u32>> = Vec::with_capacity(entries.len());
     let mut counts: Vec<u64> = Vec::with_capacity(entries.len());
     for (w, n) in &entries {
+        check.step(w.len())?;
         seqs.push(spell(w).into_iter().map(|s| add(s, &mut tokens)).collect());
         counts.push(*n);
     }
@@ -170,6 +209,7 @@ pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
     let mut pair_counts: FastMap<(u32, u32), u64> = FastMap::default();
     let mut pair_words: FastMap<(u32, u32), Vec<u32>> = FastMap::default();
     for (wi, seq) in seqs.iter().enumerate() {
+        check.step(seq.len())?;
         for p in seq.windows(2) {
             let pair = (p[0], p[1]);
             *pair_counts.entry(pair).or_insert(0) += counts[wi];
@@ -183,6 +223,7 @@ pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
         .collect();
 
     while tokens.len() < opts.vocab_size {
+        check.step(HEAP_POP_WORK)?;
         let Some((n, Reverse(pair))) = heap.pop() else {
             break;
         };
@@ -207,6 +248,7 @@ pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
         for wi in affected {
             let wi = wi as usize;
             let seq = &seqs[wi];
+            check.step(seq.len())?;
             if !seq.windows(2).any(|p| (p[0], p[1]) == pair) {
                 continue;
             }
@@ -248,7 +290,7 @@ pub fn train(words: &WordCounts, opts: &TrainerOptions) -> Vec<String> {
             }
         }
     }
-    tokens
+    Ok(tokens)
 }
 
 #[cfg(test)]
@@ -258,13 +300,14 @@ mod tests {
     #[test]
     fn learns_frequent_words() {
         let texts = ["low lower lowest", "low low newer newest", "wider lower"];
-        let counts = WordCounts::from_texts(&texts, NormalizerOptions::bert(true), 2);
+        let counts =
+            WordCounts::from_texts(&texts, NormalizerOptions::bert(true), 2, &|| true).unwrap();
         let opts = TrainerOptions {
             vocab_size: 40,
             min_frequency: 2,
             special_tokens: vec!["[UNK]".into()],
         };
-        let vocab = train(&counts, &opts);
+        let vocab = train(&counts, &opts, &|| true).unwrap();
         assert_eq!(vocab[0], "[UNK]");
         assert!(vocab.contains(&"low".to_string()), "{vocab:?}");
         assert!(vocab.contains(&"##er".to_string()), "{vocab:?}");
@@ -272,5 +315,87 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), vocab.len());
+    }
+
+    /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
+    fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
+        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
+        let seen = asked.clone();
+        let keep_going = move || {
+            asked.set(asked.get() + 1);
+            asked.get() <= k
+        };
+        (keep_going, seen)
+    }
+
+    /// Many distinct words, so that counting and training each ask more than once.
+    fn big_corpus() -> Vec<String> {
+        let mut state = 11u64;
+        (0..300)
+            .map(|_| {
+                (0..12)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let len = 2 + (state >> 60) as usize;
+                        (0..len)
+                            .map(|j| char::from(b'a' + ((state >> (j * 5 % 55)) % 26) as u8))
+                            .chain([' '])
+                            .collect::<String>()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stop_request_ends_counting() {
+        let texts = big_corpus();
+        let opts = NormalizerOptions::bert(true);
+        let (keep_going, asked) = stop_after(usize::MAX);
+        let counted = WordCounts::from_texts(&texts, opts, 2, &keep_going).unwrap();
+        let rounds = asked.get();
+        assert!(rounds >= 2, "{rounds}");
+        let one = WordCounts::from_texts(&texts, opts, 1, &|| true).unwrap();
+        assert_eq!(counted.counts, one.counts);
+        for k in [0, rounds - 1] {
+            let (keep_going, asked) = stop_after(k);
+            let err = WordCounts::from_texts(&texts, opts, 1, &keep_going).unwrap_err();
+            assert!(matches!(err, Error::Interrupted));
+            assert_eq!(asked.get(), k + 1);
+        }
+        let dir = std::env::temp_dir().join(format!("ptm_wp_stop_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.txt");
+        std::fs::write(&path, texts.join("\n")).unwrap();
+        let from_file = WordCounts::from_file(&path, opts, 2, &|| true).unwrap();
+        assert_eq!(from_file.counts, one.counts);
+        let err = WordCounts::from_file(&path, opts, 1, &|| false).unwrap_err();
+        assert!(matches!(err, Error::Interrupted));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stop_request_ends_training() {
+        let texts = big_corpus();
+        let counts =
+            WordCounts::from_texts(&texts, NormalizerOptions::bert(true), 2, &|| true).unwrap();
+        let opts = TrainerOptions {
+            vocab_size: 1000,
+            min_frequency: 2,
+            special_tokens: vec!["[UNK]".into()],
+        };
+        let expected = train(&counts, &opts, &|| true).unwrap();
+        let (count, asked) = stop_after(usize::MAX);
+        assert_eq!(train(&counts, &opts, &count).unwrap(), expected);
+        let checks = asked.get();
+        assert!(checks >= 3, "{checks}");
+        for k in [0, checks / 2, checks - 1] {
+            let (keep_going, asked) = stop_after(k);
+            let err = train(&counts, &opts, &keep_going).unwrap_err();
+            assert!(matches!(err, Error::Interrupted));
+            assert_eq!(asked.get(), k + 1);
+        }
     }
 }
