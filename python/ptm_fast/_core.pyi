@@ -4,6 +4,8 @@
 import os
 
 __version__: str
+WORD2VEC_MAX_NEGATIVE: int  # the most negative samples the trainer's buffer holds
+WORD2VEC_MAX_WINDOW: int  # the widest window: the longest sentence the trainer keeps
 
 class InternalError(RuntimeError):
     """A bug inside ptm_fast's Rust core (a caught panic)."""

@@ -63,9 +63,10 @@ def _check_restartable(sentences) -> None:
 
 
 # Limits of the Rust trainer (window: its longest sentence; negative: its
-# fixed buffer); epochs and vector size are kept where counts cannot overflow.
-MAX_WINDOW = 10_000
-MAX_NEGATIVE = 64
+# fixed buffer), read from it; epochs and vector size are kept where counts
+# cannot overflow.
+MAX_WINDOW = _core.WORD2VEC_MAX_WINDOW
+MAX_NEGATIVE = _core.WORD2VEC_MAX_NEGATIVE
 MAX_EPOCHS = 1_000_000
 MAX_VECTOR_SIZE = 1 << 16
 

@@ -509,5 +509,14 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FloatMatrix>()?;
     m.add_class::<Word2VecBatcher>()?;
     m.add_function(wrap_pyfunction!(word2vec_train, m)?)?;
+    // The trainer's limits, so that Python checks arguments against the same numbers.
+    m.add(
+        "WORD2VEC_MAX_NEGATIVE",
+        crate::word2vec::trainer::MAX_NEGATIVE,
+    )?;
+    m.add(
+        "WORD2VEC_MAX_WINDOW",
+        crate::word2vec::corpus::MAX_SENTENCE_WORDS,
+    )?;
     Ok(())
 }
