@@ -7,6 +7,12 @@ process because HF tokenizers fixes its thread pool size on first use; the
 workers also hash every id they produce, and the table says whether ours and
 the reference produced the very same ids.
 
+The third table times the call transformers users write,
+``tok(texts, padding=True, truncation=True, max_length=128, return_tensors="np")``,
+with ptm_fast's ``BertTokenizer`` and transformers' ``BertTokenizerFast`` (HF
+tokenizers underneath); a call takes no thread count, so the worker limits
+itself to that many cores (CPU affinity) for both.
+
     python benches/bench_tokenizers.py [--repeats 3] [--threads 1 2]
 """
 
@@ -44,9 +50,28 @@ def ids_digest(batches) -> tuple[int, str]:
     return count, digest.hexdigest()[:16]
 
 
+TRANSFORMERS_CALL = {"padding": True, "truncation": True, "max_length": 128, "return_tensors": "np"}
+
+
+def unpadded_rows(out) -> list[list[int]]:
+    """The ids of each row of a padded call's result, padding left out."""
+    ids, mask = out["input_ids"], out["attention_mask"].astype(bool)
+    return [row[keep].tolist() for row, keep in zip(ids, mask, strict=True)]
+
+
 def make_encoder(tool: str, threads: int):
     """A callable encoding a list of lines, and one turning its result into id lists."""
     from ptm_fast import assets
+
+    if tool.endswith("-call"):
+        # The call has no thread count: both sides get `threads` cores and use them all.
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
+        if tool == "ptm_fast-call":
+            from ptm_fast import BertTokenizer as Tok
+        else:
+            from transformers import BertTokenizerFast as Tok
+        tok = Tok.from_pretrained(str(assets.minilm_dir()))
+        return lambda lines: tok(lines, **TRANSFORMERS_CALL), unpadded_rows
 
     if tool == "ptm_fast-wordpiece":
         from ptm_fast import WordPieceTokenizer
@@ -121,14 +146,17 @@ def main() -> None:
     megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
     print(f"corpus: {len(lines)} lines, {megabytes:.2f} MB of real text")
     pairs = [
-        ("WordPiece (bert-base-uncased)", "ptm_fast-wordpiece", "hf-wordpiece"),
-        ("GPT-2 BPE", "ptm_fast-bpe", "tiktoken-bpe"),
+        ("WordPiece (bert-base-uncased)", "ptm_fast-wordpiece", "hf-wordpiece", "HF tokenizers"),
+        ("GPT-2 BPE", "ptm_fast-bpe", "tiktoken-bpe", "tiktoken"),
+        (
+            "BertTokenizer call (padding, truncation 128, numpy)",
+            "ptm_fast-call",
+            "hf-call",
+            "transformers BertTokenizerFast",
+        ),
     ]
-    for title, ours, reference in pairs:
-        report = Report(
-            f"tokenizers-{ours.split('-')[1]}",
-            reference_name="HF tokenizers" if reference.startswith("hf") else "tiktoken",
-        )
+    for title, ours, reference, reference_name in pairs:
+        report = Report(f"tokenizers-{ours.split('-')[1]}", reference_name=reference_name)
         for threads in args.threads:
             results: dict[str, list[dict]] = {ours: [], reference: []}
             for round_index in range(args.rounds):

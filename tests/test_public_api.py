@@ -43,3 +43,16 @@ def test_import_does_not_load_torch():
     probe = "import sys, ptm_fast; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_transformers_names_resolve_at_the_top_level():
+    """A transformers script ports by changing its import line to ``from ptm_fast import ...``."""
+    from ptm_fast import gpt, tokenizers
+
+    assert ptm_fast.GPT2LMHeadModel is gpt.GPT and ptm_fast.GPT2Config is gpt.GPTConfig
+    assert {"GPT2LMHeadModel", "GPT2Config"} <= set(dir(ptm_fast))
+    for name in ["BertTokenizer", "BertTokenizerFast", "GPT2Tokenizer", "GPT2TokenizerFast"]:
+        assert getattr(ptm_fast, name) is getattr(tokenizers, name)
+        assert name in ptm_fast.__all__
+    assert issubclass(ptm_fast.BertTokenizer, ptm_fast.WordPieceTokenizer)
+    assert issubclass(ptm_fast.GPT2Tokenizer, ptm_fast.ByteLevelBPETokenizer)

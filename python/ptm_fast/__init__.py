@@ -17,7 +17,17 @@ from typing import Any
 from ptm_fast import kernels
 from ptm_fast._core import InternalError, MissingFileError, __version__
 from ptm_fast.text import count_words, count_words_in_file
-from ptm_fast.tokenizers import ByteLevelBPETokenizer, Encoding, WordPieceTokenizer, pre_tokenize
+from ptm_fast.tokenizers import (
+    BatchEncoding,
+    BertTokenizer,
+    BertTokenizerFast,
+    ByteLevelBPETokenizer,
+    Encoding,
+    GPT2Tokenizer,
+    GPT2TokenizerFast,
+    WordPieceTokenizer,
+    pre_tokenize,
+)
 from ptm_fast.word2vec import KeyedVectors, Word2Vec
 
 # Names that need torch, loaded on first access (PEP 562).
@@ -30,14 +40,21 @@ _LAZY = {
         "ptm_fast.bert",
     ),
     **dict.fromkeys(["GPT", "GPTConfig", "zero_shot_classify", "pretrain_gpt"], "ptm_fast.gpt"),
+    # transformers' names for the same classes: a script ports by its import line.
+    **dict.fromkeys(["GPT2LMHeadModel", "GPT2Config"], "ptm_fast.gpt"),
     **dict.fromkeys(["Trainer", "TrainingConfig", "get_linear_schedule_with_warmup",
                      "get_cosine_schedule_with_warmup"], "ptm_fast.training"),
     **dict.fromkeys(["PretrainedConfig", "PretrainedModel"], "ptm_fast.pretrained"),
 }  # fmt: skip
 
 __all__ = [
+    "BatchEncoding",
+    "BertTokenizer",
+    "BertTokenizerFast",
     "ByteLevelBPETokenizer",
     "Encoding",
+    "GPT2Tokenizer",
+    "GPT2TokenizerFast",
     "InternalError",
     "KeyedVectors",
     "MissingFileError",
@@ -51,9 +68,13 @@ __all__ = [
 ]
 
 
+# Lazy names that are another name's object under transformers' name.
+_ALIASES = {"GPT2LMHeadModel": "GPT", "GPT2Config": "GPTConfig"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), _ALIASES.get(name, name))
         globals()[name] = value
         return value
     raise AttributeError(f"module 'ptm_fast' has no attribute {name!r}")

@@ -123,6 +123,16 @@ class WordPieceModel:
         add_special_tokens: bool = True,
         num_threads: int | None = None,
     ) -> Array: ...
+    def encode_batch_arrays(
+        self,
+        texts: list[str],
+        pairs: list[str] | None,
+        add_special_tokens: bool,
+        truncation_arg: tuple[str, int, str] | None,
+        padding_arg: tuple[int | None, int | None, str, int] | None,
+        offsets: bool,
+        num_threads: int | None = None,
+    ) -> dict[str, Array]: ...
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str: ...
     @property
     def vocab_size(self) -> int: ...
@@ -176,6 +186,15 @@ class ByteLevelBpe:
         allowed_special: list[str] | None,
         ordinary: bool,
     ) -> tuple[Array, Array]: ...
+    def encode_batch_arrays(
+        self,
+        texts: list[str],
+        pairs: list[str] | None,
+        truncation_arg: tuple[str, int, str] | None,
+        padding_arg: tuple[int | None, int | None, str, int] | None,
+        offsets: bool,
+        num_threads: int | None = None,
+    ) -> dict[str, Array]: ...
     def decode_bytes(self, ids: list[int]) -> bytes: ...
     @property
     def vocab_size(self) -> int: ...

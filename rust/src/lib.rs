@@ -5,6 +5,7 @@
 //! tests. The `python` module (behind the `python` feature, which maturin
 //! turns on) only converts arguments, releases the GIL and maps errors.
 
+pub mod batch_encoding;
 pub mod bert_pretraining;
 pub mod bpe;
 pub mod error;

@@ -98,6 +98,14 @@ def case(name, tmp):
         before = [a.tolist() for a in tok.encode_batch_flat(SMALL)]
         report = interrupted(lambda: tok.encode_batch_flat(TEXTS, num_threads=2))
         works = [a.tolist() for a in tok.encode_batch_flat(SMALL, num_threads=2)] == before
+    elif name in ("wordpiece_call", "bpe_call"):  # the transformers-style call
+        tok = wordpiece() if name == "wordpiece_call" else bpe()
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        kwargs = dict(padding=True, truncation=True, max_length=64, return_tensors="np")
+        before = tok(SMALL, **kwargs)["input_ids"].tolist()
+        report = interrupted(lambda: tok(TEXTS, **kwargs))
+        works = tok(SMALL, **kwargs)["input_ids"].tolist() == before
     elif name == "bpe_train_counting":
         path = big_file(tmp + "/corpus.txt")
         report = interrupted(lambda: ByteLevelBPETokenizer.train(path, vocab_size=1000))
@@ -136,6 +144,8 @@ CASES = [
     "wordpiece_encode_batch_numpy",
     "bpe_encode_batch",
     "bpe_encode_batch_flat",
+    "wordpiece_call",
+    "bpe_call",
     "bpe_train_counting",
     "bpe_train_merging",
     "wordpiece_train_counting",

@@ -20,6 +20,7 @@ import numpy as np
 from ptm_fast import _checks
 from ptm_fast._core import MissingFileError
 from ptm_fast._io import atomic_directory
+from ptm_fast.tokenizers.calls import TransformersCalls
 
 __all__ = ["Tokenizer"]
 
@@ -29,7 +30,7 @@ T = TypeVar("T", bound="Tokenizer")
 TRAIN_CHUNK = 20_000
 
 
-class Tokenizer(ABC):
+class Tokenizer(TransformersCalls, ABC):
     """What :class:`WordPieceTokenizer` and :class:`ByteLevelBPETokenizer` both offer.
 
     - ``from_pretrained(path)`` / ``save_pretrained(directory)``: a folder in the
@@ -41,6 +42,9 @@ class Tokenizer(ABC):
       ``encode_batch_padded(texts, max_length) -> dict`` of int64 arrays, built
       with no Python object per token.
     - ``train(files=... | texts=..., *, vocab_size, ..., num_threads=None)``.
+    - transformers' calls (:class:`~ptm_fast.tokenizers.calls.TransformersCalls`):
+      ``tok(texts, padding=..., truncation=..., return_tensors=...)``, ``encode_plus``,
+      ``batch_encode_plus``, ``batch_decode``, ``convert_ids_to_tokens``, ``pad_token_id``...
     """
 
     #: The default ``max_length`` of :meth:`encode_batch_padded`.

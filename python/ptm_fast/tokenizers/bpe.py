@@ -24,7 +24,7 @@ from typing import Literal, Union
 import numpy as np
 
 from ptm_fast import _checks, _core
-from ptm_fast._arrays import to_numpy
+from ptm_fast._arrays import to_numpy, to_numpy_dict
 from ptm_fast._core import MissingFileError
 from ptm_fast.tokenizers.base import (
     Tokenizer,
@@ -35,6 +35,7 @@ from ptm_fast.tokenizers.base import (
     too_small_vocab,
     training_files,
 )
+from ptm_fast.tokenizers.calls import Plan
 
 #: ``"none_raise"`` (the default): special-token text in the input is an error;
 #: ``"all"``: every special token is encoded as its id; a set of names: those are,
@@ -112,8 +113,16 @@ class ByteLevelBPETokenizer(Tokenizer):
     Build it with :meth:`from_pretrained` (a folder, ``tokenizer.json`` or a
     ``.tiktoken`` file), :meth:`from_tiktoken`, :meth:`from_files`,
     :meth:`from_tokenizer_json` or :meth:`train`. Encoding is thread-safe; the
-    batch methods release the GIL and run on several threads.
+    batch methods release the GIL and run on several threads. Calling the
+    tokenizer (``tok(texts, return_tensors="pt")``) works as transformers'
+    GPT-2 tokenizer does (:class:`~ptm_fast.tokenizers.calls.TransformersCalls`):
+    no special tokens are added, special-token text in the input is encoded as
+    its special token, and there is no pad token until one is set
+    (``tok.pad_token = tok.eos_token``).
     """
+
+    # transformers ignores clean_up_tokenization_spaces for BPE: it would eat real spaces.
+    _cleans_up = False
 
     def __init__(self, core: _core.ByteLevelBpe, model_max_length: int = _DEFAULT_MAX_LENGTH):
         """Wrap a core tokenizer; use the ``from_*`` constructors or :meth:`train` instead."""
@@ -381,6 +390,25 @@ class ByteLevelBPETokenizer(Tokenizer):
     def token_dtype(self) -> np.dtype:
         """The dtype of packed token files: uint16 if every id fits, else uint32."""
         return np.dtype("<u2") if self.vocab_size <= 1 << 16 else np.dtype("<u4")
+
+    # --- transformers-style calls (TransformersCalls' hooks) ---------------------
+
+    def _encode_arrays(
+        self, texts: list[str], pairs: list[str] | None, plan: Plan
+    ) -> dict[str, np.ndarray]:
+        """Encode (special-token text as special tokens), truncate and pad in one core call."""
+        arrays = self._core.encode_batch_arrays(
+            texts, pairs, plan.truncation, plan.padding, plan.offsets
+        )
+        return to_numpy_dict(arrays)
+
+    def _decode_text(self, ids: list[int], skip_special_tokens: bool) -> str:
+        # This class's decode, also where a subclass gives decode transformers' meaning.
+        return ByteLevelBPETokenizer.decode(self, ids, skip_special_tokens)
+
+    def _default_special_tokens(self) -> dict[str, str | None]:
+        eot = "<|endoftext|>" if "<|endoftext|>" in self._specials else None
+        return {"bos_token": eot, "eos_token": eot, "unk_token": eot}
 
     # --- decoding ---------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ptm_fast import _checks, _core
-from ptm_fast._arrays import to_numpy
+from ptm_fast._arrays import to_numpy, to_numpy_dict
 from ptm_fast._core import Encoding
 from ptm_fast._io import atomic_write_text
 from ptm_fast._progress import Progress
@@ -34,6 +34,7 @@ from ptm_fast.tokenizers.base import (
     too_small_vocab,
     training_files,
 )
+from ptm_fast.tokenizers.calls import Plan
 
 __all__ = ["DEFAULT_SPECIAL_TOKENS", "Encoding", "WordPieceTokenizer"]
 
@@ -56,8 +57,13 @@ class WordPieceTokenizer(Tokenizer):
 
     Build one with :meth:`from_pretrained`, :meth:`from_file` or :meth:`train`.
     Encoding methods return :class:`Encoding` objects, or numpy arrays with
-    :meth:`encode_batch_flat` and :meth:`encode_batch_padded`.
+    :meth:`encode_batch_flat` and :meth:`encode_batch_padded`; calling the
+    tokenizer (``tok(texts, padding=True, return_tensors="pt")``) works as in
+    transformers (:class:`~ptm_fast.tokenizers.calls.TransformersCalls`).
     """
+
+    #: The arrays a transformers-style call returns by default.
+    model_input_names = ("input_ids", "token_type_ids", "attention_mask")
 
     def __init__(self, model: _core.WordPieceModel, model_max_length: int = _DEFAULT_MAX_LENGTH):
         """Wrap a core model; use the ``from_*`` constructors or :meth:`train` instead."""
@@ -407,6 +413,25 @@ class WordPieceTokenizer(Tokenizer):
             ids[row_positions(offsets, rows, lengths[rows])] = values
         return ids, offsets
 
+    # --- transformers-style calls (TransformersCalls' hooks) ----------------------------
+
+    def _encode_arrays(
+        self, texts: list[str], pairs: list[str] | None, plan: Plan
+    ) -> dict[str, np.ndarray]:
+        """Encode, truncate, add ``[CLS]``/``[SEP]`` and pad the batch in one core call."""
+        arrays = self._model.encode_batch_arrays(
+            texts, pairs, plan.add_special_tokens, plan.truncation, plan.padding, plan.offsets
+        )
+        return to_numpy_dict(arrays)
+
+    def _decode_text(self, ids: list[int], skip_special_tokens: bool) -> str:
+        return self._model.decode(ids, skip_special_tokens)
+
+    def _default_special_tokens(self) -> dict[str, str | None]:
+        names = dict(zip(("pad_token", "unk_token", "cls_token", "sep_token", "mask_token"),
+                         DEFAULT_SPECIAL_TOKENS, strict=True))  # fmt: skip
+        return {k: v for k, v in names.items() if self._model.token_to_id(v) is not None}
+
     # --- decoding and vocabulary --------------------------------------------------------
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
@@ -439,8 +464,10 @@ class WordPieceTokenizer(Tokenizer):
         """The vocabulary as a dict from token to id."""
         return {t: i for i, t in enumerate(self._model.tokens())}
 
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+    def __reduce__(self) -> tuple[Any, ...]:
         """Pickle as the vocabulary and settings (for multiprocessing with spawn)."""
+        # Settings set on the instance (padding_side, pad_token, ...) travel as its state.
+        state = {k: v for k, v in self.__dict__.items() if k != "_model"}
         return (
             _rebuild,
             (
@@ -448,7 +475,9 @@ class WordPieceTokenizer(Tokenizer):
                 self.lowercase,
                 self._model.strip_accents,
                 self.model_max_length,
+                type(self),
             ),
+            state,
         )
 
     def __repr__(self) -> str:
@@ -457,8 +486,12 @@ class WordPieceTokenizer(Tokenizer):
 
 
 def _rebuild(
-    tokens: list[str], lowercase: bool, strip_accents: bool, model_max_length: int
+    tokens: list[str],
+    lowercase: bool,
+    strip_accents: bool,
+    model_max_length: int,
+    cls: type[WordPieceTokenizer] | None = None,
 ) -> WordPieceTokenizer:
-    """Unpickle a :class:`WordPieceTokenizer`."""
+    """Unpickle a :class:`WordPieceTokenizer` (or a subclass: ``cls``)."""
     model = _core.WordPieceModel.from_tokens(tokens, lowercase, strip_accents)
-    return WordPieceTokenizer(model, model_max_length)
+    return (cls or WordPieceTokenizer)(model, model_max_length)

@@ -9,7 +9,9 @@
 //! `keep_going` is asked before each: a stop request ends the call within a
 //! round.
 
+use super::offsets::char_spans;
 use super::tokenizer::{AllowedSpecial, ByteLevelBpe};
+use crate::batch_encoding::{encode_rows, BatchOptions, EncodedBatch, Padding, Piece, Truncation};
 use crate::error::{Error, Result};
 use crate::parallel::{map_balanced, rounds};
 
@@ -67,6 +69,67 @@ pub fn encode_batch<S: AsRef<str> + Sync>(
     Ok(out)
 }
 
+/// Encodes a batch (and pairs) the way transformers' GPT-2 tokenizer does,
+/// into flat arrays (see [`crate::batch_encoding`]): special-token text is
+/// its special token, no special tokens are added, a pair's tokens follow
+/// the first text's (type id 1). With `offsets`, each token's span in its
+/// text, in code points. Rows go on `threads` threads in rounds, with
+/// `keep_going` asked before each; an error names the row.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_batch_arrays<S: AsRef<str> + Sync>(
+    bpe: &ByteLevelBpe,
+    texts: &[S],
+    pairs: Option<&[S]>,
+    truncation: Option<Truncation>,
+    padding: Option<Padding>,
+    offsets: bool,
+    threads: usize,
+    keep_going: &dyn Fn() -> bool,
+) -> Result<EncodedBatch> {
+    if let Some(p) = pairs {
+        if p.len() != texts.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} texts but {} pairs: they must match",
+                texts.len(),
+                p.len()
+            )));
+        }
+    }
+    let pieces = |text: &str| -> Result<Vec<Piece>> {
+        let ids = bpe.encode(text, &AllowedSpecial::All)?;
+        let mut out = Vec::with_capacity(ids.len());
+        if offsets {
+            let len = |id: u32| bpe.id_to_token(id).map_or(0, <[u8]>::len);
+            char_spans(text, &ids, len, &mut out);
+        } else {
+            out.extend(ids.iter().map(|&id| Piece {
+                id,
+                start: 0,
+                end: 0,
+            }));
+        }
+        Ok(out)
+    };
+    let opts = BatchOptions {
+        template: None,
+        truncation,
+        padding,
+        offsets,
+    };
+    let bytes = |i: usize| texts[i].as_ref().len() + pairs.map_or(0, |p| p[i].as_ref().len());
+    encode_rows(
+        texts.len(),
+        threads,
+        bytes,
+        |i| {
+            let b = pairs.map(|p| pieces(p[i].as_ref())).transpose()?;
+            Ok((pieces(texts[i].as_ref())?, b))
+        },
+        &opts,
+        keep_going,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +166,81 @@ mod tests {
         let bad = ["<|nope|>".to_owned()];
         let err = encode_batch(&bpe, &texts, 1, SpecialText::Allowed(Some(&bad)), go).unwrap_err();
         assert!(err.to_string().contains("not a special token"), "{err}");
+    }
+
+    #[test]
+    fn batch_arrays_hold_the_ids_pairs_and_offsets_that_slice_the_text() {
+        use crate::batch_encoding::{Side, Strategy};
+        let bpe = toy();
+        let texts = ["low new\u{e9}r<|endoftext|>", "wider lowest"];
+        let pairs = ["new", "lower \u{1f600}"];
+        let pad = Padding {
+            length: None,
+            multiple_of: None,
+            side: Side::Left,
+            pad_id: 0,
+        };
+        let out = encode_batch_arrays(
+            &bpe,
+            &texts,
+            Some(&pairs[..]),
+            None,
+            Some(pad),
+            true,
+            2,
+            &|| true,
+        )
+        .unwrap();
+        let width = out.lengths[0] as usize;
+        assert!(out.lengths.iter().all(|&k| k as usize == width));
+        for (row, (text, pair)) in texts.iter().zip(&pairs).enumerate() {
+            let a = bpe.encode(text, &AllowedSpecial::All).unwrap();
+            let b = bpe.encode(pair, &AllowedSpecial::All).unwrap();
+            let cells = row * width..(row + 1) * width;
+            let pads = width - a.len() - b.len();
+            let ids: Vec<i64> = a.iter().chain(&b).map(|&id| i64::from(id)).collect();
+            assert_eq!(&out.input_ids[cells.clone()][pads..], &ids[..]);
+            let types = &out.token_type_ids[cells.clone()][pads..];
+            assert!(
+                types[..a.len()].iter().all(|&t| t == 0)
+                    && types[a.len()..].iter().all(|&t| t == 1)
+            );
+            assert!(out.special_tokens_mask[cells.clone()][pads..]
+                .iter()
+                .all(|&m| m == 0));
+            // Each text's spans, in code points, cover it from start to end.
+            let spans = &out.offsets[2 * (cells.start + pads)..2 * cells.end];
+            let (first, second) = spans.split_at(2 * a.len());
+            for (part, text) in [(first, text), (second, pair)] {
+                assert_eq!(part.first(), Some(&0));
+                assert_eq!(part.last(), Some(&(text.chars().count() as i64)));
+                assert!(part.chunks(2).all(|s| s[0] < s[1]));
+            }
+        }
+        // Truncation to 3 tokens, longest first; a too-short only_second is an error naming the row.
+        let cut = Truncation {
+            strategy: Strategy::LongestFirst,
+            max_length: 3,
+            side: Side::Right,
+        };
+        let out =
+            encode_batch_arrays(&bpe, &texts, None, Some(cut), None, false, 1, &|| true).unwrap();
+        assert!(out.lengths.iter().all(|&k| k <= 3));
+        let only_second = Truncation {
+            strategy: Strategy::OnlySecond,
+            ..cut
+        };
+        let err = encode_batch_arrays(
+            &bpe,
+            &texts,
+            Some(&pairs[..]),
+            Some(only_second),
+            None,
+            false,
+            1,
+            &|| true,
+        );
+        assert!(err.unwrap_err().to_string().starts_with("text[0]: "));
     }
 
     #[test]

@@ -7,14 +7,15 @@ use std::sync::Mutex;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
-use crate::bpe::batch::{encode_batch, SpecialText};
+use crate::bpe::batch::{encode_batch, encode_batch_arrays, SpecialText};
 use crate::bpe::{load, save, train, AllowedSpecial, ByteLevelBpe, PieceCounter};
 use crate::error::Result;
-use crate::parallel::default_threads;
+use crate::parallel::{default_threads, threads_or_default};
 
 use super::arrays::Array;
+use super::batch_encoding::{padding, to_dict, truncation, PaddingArg, TruncationArg};
 use super::errors::{guarded, guarded_detached, interruptible_detached};
 
 /// Texts longer than this release the GIL while they are encoded.
@@ -190,6 +191,38 @@ impl PyByteLevelBpe {
             Array::uint32(ids, vec![n_ids]),
             Array::int64(offsets, vec![n_offsets]),
         ))
+    }
+
+    /// transformers' batch call (special-token text as special tokens, none
+    /// added): a dict of flat int64 [`Array`]s and each row's `length`.
+    #[pyo3(signature = (texts, pairs, truncation_arg, padding_arg, offsets, num_threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn encode_batch_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<PyBackedStr>,
+        pairs: Option<Vec<PyBackedStr>>,
+        truncation_arg: TruncationArg,
+        padding_arg: PaddingArg,
+        offsets: bool,
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let threads = threads_or_default(num_threads)?;
+        let (cut, pad) = (truncation(&truncation_arg)?, padding(&padding_arg)?);
+        let bpe = &self.inner;
+        let batch = interruptible_detached(py, |keep_going| {
+            encode_batch_arrays(
+                bpe,
+                &texts,
+                pairs.as_deref(),
+                cut,
+                pad,
+                offsets,
+                threads,
+                keep_going,
+            )
+        })?;
+        to_dict(py, batch)
     }
 
     /// The bytes of the tokens `ids`, concatenated.

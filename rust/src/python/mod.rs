@@ -5,6 +5,7 @@
 //! plain Rust modules. Keep `python/ptm_fast/_core.pyi` in step with this file.
 
 mod arrays;
+mod batch_encoding;
 mod bert_pretraining;
 mod bpe;
 mod errors;

@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use super::arrays::Array;
+use super::batch_encoding::{padding, to_dict, truncation, PaddingArg, TruncationArg};
 use super::errors::{guarded, guarded_detached, interruptible_detached};
 use crate::error::Error;
 use crate::parallel::threads_or_default;
@@ -240,6 +242,40 @@ impl PyWordPieceModel {
             Ok(out)
         })?;
         Ok(Array::int64(out, vec![3, n, length]))
+    }
+
+    /// transformers' batch call: a dict of flat int64 [`Array`]s (input
+    /// ids, type ids, attention and special-tokens masks, offsets when
+    /// asked) and each row's `length`.
+    #[pyo3(signature = (texts, pairs, add_special_tokens, truncation_arg, padding_arg, offsets, num_threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn encode_batch_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<String>,
+        pairs: Option<Vec<String>>,
+        add_special_tokens: bool,
+        truncation_arg: TruncationArg,
+        padding_arg: PaddingArg,
+        offsets: bool,
+        num_threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let threads = threads(num_threads)?;
+        let (cut, pad) = (truncation(&truncation_arg)?, padding(&padding_arg)?);
+        let tok = &self.inner;
+        let batch = interruptible_detached(py, |keep_going| {
+            tok.encode_batch_arrays(
+                &texts,
+                pairs.as_deref(),
+                add_special_tokens,
+                cut,
+                pad,
+                offsets,
+                threads,
+                keep_going,
+            )
+        })?;
+        to_dict(py, batch)
     }
 
     #[pyo3(signature = (ids, skip_special_tokens=true))]

@@ -3,13 +3,8 @@
 use super::vocab::Vocab;
 
 /// One token of the model's output: its id and its span in the original
-/// text, in code points (`start..end`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Token {
-    pub id: u32,
-    pub start: u32,
-    pub end: u32,
-}
+/// text, in code points (`start..end`); the pieces batches are built from.
+pub use crate::batch_encoding::Piece as Token;
 
 /// Appends the pieces of `word` to `out`. `origin[i]` is the original
 /// code-point index of byte `i` of `word`. A word longer than

@@ -2,6 +2,7 @@
 //! padding. The result is an [`Encoding`].
 
 use super::model::Token;
+use crate::batch_encoding::longest_first;
 use crate::error::{Error, Result};
 
 /// One encoded text (or pair of texts), ready for a BERT model.
@@ -49,31 +50,6 @@ impl Encoding {
 pub struct Specials {
     pub cls: u32,
     pub sep: u32,
-}
-
-/// Lengths the two sequences keep when `a + b` tokens must fit in `budget`:
-/// the longer one is cut first; if both must be cut, they share the budget
-/// (the second gets the odd token).
-fn longest_first(a: usize, b: usize, budget: usize) -> (usize, usize) {
-    if a + b <= budget {
-        return (a, b);
-    }
-    let (short, long, swapped) = if a > b { (b, a, true) } else { (a, b, false) };
-    let mut n1 = short;
-    let mut n2 = if short > budget {
-        short
-    } else {
-        long.min(budget - short).max(short)
-    };
-    if n1 + n2 > budget {
-        n1 = budget / 2;
-        n2 = n1 + budget % 2;
-    }
-    if swapped {
-        (n2, n1)
-    } else {
-        (n1, n2)
-    }
 }
 
 /// Builds the encoding of `a` (and `b`): truncated to `max_length` tokens in
@@ -146,16 +122,6 @@ mod tests {
                 end: i + 1,
             })
             .collect()
-    }
-
-    #[test]
-    fn longest_first_cases() {
-        assert_eq!(longest_first(3, 4, 10), (3, 4));
-        assert_eq!(longest_first(2, 10, 6), (2, 4));
-        assert_eq!(longest_first(10, 2, 6), (4, 2));
-        assert_eq!(longest_first(10, 9, 7), (4, 3));
-        assert_eq!(longest_first(9, 10, 7), (3, 4));
-        assert_eq!(longest_first(8, 8, 3), (1, 2));
     }
 
     #[test]

@@ -10,6 +10,9 @@ use super::model::{tokenize_word, Token};
 use super::normalizer::{split_words, NormalizerOptions, WordBuffer};
 use super::post_processor::{post_process, Encoding, Specials};
 use super::vocab::Vocab;
+use crate::batch_encoding::{
+    encode_rows, BatchOptions, ClsSep, EncodedBatch, Padding as BatchPadding, Truncation,
+};
 use crate::error::{Error, Result};
 use crate::parallel::{map_balanced, rounds};
 
@@ -369,6 +372,62 @@ impl WordPieceTokenizer {
         Ok(())
     }
 
+    /// Encodes a batch the way transformers' tokenizers do, into flat arrays
+    /// (see [`crate::batch_encoding`]): truncation with a strategy and side,
+    /// `[CLS] A [SEP] (B [SEP])` when `add_special_tokens`, padding on either
+    /// side, the special-tokens mask and (when `offsets`) the offsets. Rows
+    /// are encoded on `threads` threads in rounds, with `keep_going` asked
+    /// before each; an error names the row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_batch_arrays(
+        &self,
+        texts: &[String],
+        pairs: Option<&[String]>,
+        add_special_tokens: bool,
+        truncation: Option<Truncation>,
+        padding: Option<BatchPadding>,
+        offsets: bool,
+        threads: usize,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<EncodedBatch> {
+        if let Some(p) = pairs {
+            if p.len() != texts.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} texts but {} pairs: they must match",
+                    texts.len(),
+                    p.len()
+                )));
+            }
+        }
+        let template = if add_special_tokens {
+            Some(ClsSep {
+                cls: self.special_id("[CLS]")?,
+                sep: self.special_id("[SEP]")?,
+            })
+        } else {
+            None
+        };
+        let opts = BatchOptions {
+            template,
+            truncation,
+            padding,
+            offsets,
+        };
+        let tokens = |text: &str| {
+            let mut out = Vec::with_capacity(text.len() / 4 + 4);
+            self.tokenize(text, &mut out);
+            out
+        };
+        encode_rows(
+            texts.len(),
+            threads,
+            text_bytes(texts, pairs),
+            |i| Ok((tokens(&texts[i]), pairs.map(|p| tokens(&p[i])))),
+            &opts,
+            keep_going,
+        )
+    }
+
     /// Text from ids; unknown ids are skipped, and so are special tokens
     /// when `skip_special_tokens` is set.
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> String {
@@ -466,6 +525,71 @@ mod tests {
         assert_eq!(&out[15..30], &[0; 15][..]);
         assert_eq!(&out[30..], &mask[..]);
         assert_eq!(&ids[..5], &[2, 5, 7, 3, 0]);
+    }
+
+    #[test]
+    fn batch_arrays_equal_the_encodings_with_masks_and_offsets() {
+        use crate::batch_encoding::{Side, Strategy};
+        let tok = tokenizer();
+        let texts: Vec<String> = ["hello world", "", "unaffable, hello! world hello"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let pairs: Vec<String> = texts.iter().rev().cloned().collect();
+        let opts = EncodeOptions {
+            add_special_tokens: true,
+            max_length: Some(7),
+        };
+        let cut = Truncation {
+            strategy: Strategy::LongestFirst,
+            max_length: 7,
+            side: Side::Right,
+        };
+        let pad = BatchPadding {
+            length: Some(8),
+            multiple_of: None,
+            side: Side::Right,
+            pad_id: 0,
+        };
+        let encs = tok
+            .encode_batch(&texts, Some(&pairs), opts, Padding::Fixed(8), 2, &|| true)
+            .unwrap();
+        let out = tok
+            .encode_batch_arrays(
+                &texts,
+                Some(&pairs),
+                true,
+                Some(cut),
+                Some(pad),
+                true,
+                2,
+                &|| true,
+            )
+            .unwrap();
+        assert_eq!(out.lengths, [8, 8, 8]);
+        fn wide(v: &[u32]) -> Vec<i64> {
+            v.iter().map(|&x| i64::from(x)).collect()
+        }
+        let flat = |f: fn(&Encoding) -> Vec<i64>| encs.iter().flat_map(f).collect::<Vec<i64>>();
+        assert_eq!(out.input_ids, flat(|e| wide(&e.ids)));
+        assert_eq!(out.token_type_ids, flat(|e| wide(&e.type_ids)));
+        assert_eq!(out.attention_mask, flat(|e| wide(&e.attention_mask)));
+        let spans = flat(|e| {
+            e.offsets
+                .iter()
+                .flat_map(|&(s, t)| [i64::from(s), i64::from(t)])
+                .collect()
+        });
+        assert_eq!(out.offsets, spans);
+        // [CLS] hello world [SEP] hello world [SEP] [PAD]: 1 at specials and padding.
+        assert_eq!(&out.special_tokens_mask[..8], &[1, 0, 0, 1, 0, 0, 1, 1]);
+        // Without special tokens nothing is added; an unpadded row keeps its length.
+        let plain = tok
+            .encode_batch_arrays(&texts, None, false, None, None, false, 1, &|| true)
+            .unwrap();
+        assert_eq!(plain.lengths, [2, 0, 8]);
+        assert_eq!(&plain.input_ids[..2], &[5, 7]);
+        assert!(plain.offsets.is_empty());
     }
 
     /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
