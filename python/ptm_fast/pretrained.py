@@ -261,6 +261,9 @@ class PretrainedModel(nn.Module):
             )
         self.config = config
         self.loading_info: dict[str, list[str]] = {"missing": [], "unexpected": []}
+        self.name_or_path: str | None = (
+            None  # the folder from_pretrained read, as transformers names it
+        )
 
     def tie_weights(self) -> None:
         """Point every name of ``tied_weights`` at the parameter it shares."""
@@ -310,6 +313,7 @@ class PretrainedModel(nn.Module):
         missing = [name for name in missing if name not in cls.tied_weights]
         unexpected = [original[name] for name in unexpected]  # as the checkpoint names them
         model.loading_info = {"missing": missing, "unexpected": unexpected}
+        model.name_or_path = str(model_dir)  # where its tokenizer and sentence settings live
         if missing or unexpected:
             warnings.warn(
                 _loading_report(cls.__name__, model_dir, missing, unexpected), stacklevel=2

@@ -4,6 +4,10 @@
   HF checkpoint layout.
 - ``pretraining.py`` — masked-LM + next-sentence pretraining from a text corpus.
 - ``finetuning.py`` — text classification from a labelled table, with accuracy and F1.
+- ``sentence_embeddings.py`` — ``BertModel.encode`` as sentence-transformers calls it,
+  and :func:`semantic_search`.
+- ``multitask.py`` — :class:`Task`, :class:`MultiTaskModel` (one encoder, a head per
+  task) and :func:`finetune_multitask` with task samplers.
 
 Importing this package imports torch.
 """
@@ -18,7 +22,15 @@ from ptm_fast.bert.modeling import (
     BertModel,
     mean_pooled_embeddings,
 )
+from ptm_fast.bert.multitask import (
+    MultiTaskModel,
+    Task,
+    TaskHead,
+    check_tasks,
+    finetune_multitask,
+)
 from ptm_fast.bert.pretraining import PretrainingResult, pretrain_bert, read_documents
+from ptm_fast.bert.sentence_embeddings import semantic_search
 
 __all__ = [
     "BertConfig",
@@ -28,10 +40,16 @@ __all__ = [
     "BertForTokenClassification",
     "BertModel",
     "FinetuneResult",
+    "MultiTaskModel",
     "PretrainingResult",
+    "Task",
+    "TaskHead",
+    "check_tasks",
     "finetune_classifier",
+    "finetune_multitask",
     "mean_pooled_embeddings",
     "pretrain_bert",
     "read_documents",
     "read_labelled_table",
+    "semantic_search",
 ]

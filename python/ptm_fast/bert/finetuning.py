@@ -37,8 +37,15 @@ FinetuneResult = TrainingResult
 class EncodedTexts:
     """Texts encoded once into fixed-width arrays; batches are trimmed to their longest row."""
 
-    def __init__(self, tokenizer, texts: Sequence[str], max_length: int):
-        arrays = tokenizer.encode_batch_numpy(list(texts), max_length=max_length)
+    def __init__(
+        self,
+        tokenizer,
+        texts: Sequence[str],
+        max_length: int,
+        pairs: Sequence[str] | None = None,
+    ):
+        pairs = None if pairs is None else list(pairs)  # the second segment of each text
+        arrays = tokenizer.encode_batch_numpy(list(texts), pairs=pairs, max_length=max_length)
         self.input_ids = torch.from_numpy(np.asarray(arrays["input_ids"], dtype=np.int64))
         self.token_type_ids = torch.from_numpy(np.asarray(arrays["token_type_ids"], dtype=np.int64))
         self.attention_mask = torch.from_numpy(np.asarray(arrays["attention_mask"], dtype=np.int64))

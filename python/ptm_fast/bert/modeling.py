@@ -322,6 +322,60 @@ class BertModel(BertPreTrainedModel):
         out = BaseModelOutputWithPooling(hidden, pooled, states)
         return out if return_dict else out.to_tuple()
 
+    def encode(
+        self,
+        sentences: str | list[str],
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        convert_to: str | None = None,
+        normalize_embeddings: bool = False,
+        pooling: str | None = None,
+        max_length: int | None = None,
+        tokenizer=None,
+        *,
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+    ):
+        """Sentence embeddings, as sentence-transformers' ``encode`` gives them.
+
+        The pooling, the normalisation and the sequence length come from the
+        folder's sentence-transformers files when it has them (mean pooling
+        otherwise); ``pooling`` ("mean", "cls", "max") and ``max_length``
+        override them. The tokenizer is the folder's unless given.
+        ``convert_to`` ("numpy" or "torch") or sentence-transformers'
+        ``convert_to_tensor=True`` choose the result's type. See
+        :func:`ptm_fast.bert.sentence_embeddings.encode_sentences`.
+        """
+        from ptm_fast.bert import sentence_embeddings
+
+        if convert_to is None:
+            convert_to = "torch" if convert_to_tensor or not convert_to_numpy else "numpy"
+        if tokenizer is None or self.name_or_path is not None:
+            settings, folder_tokenizer = self._sentence_parts()
+            tokenizer = tokenizer or folder_tokenizer
+        else:
+            settings = sentence_embeddings.SentenceSettings()
+        return sentence_embeddings.encode_sentences(
+            self, tokenizer, sentences, batch_size, normalize_embeddings, pooling, convert_to,
+            show_progress_bar, max_length, settings,
+        )  # fmt: skip
+
+    def _sentence_parts(self):
+        """The folder's sentence settings and tokenizer, read once."""
+        if self.name_or_path is None:
+            raise ValueError(
+                "this model was not loaded from a folder: give encode(..., tokenizer=...)"
+            )
+        if getattr(self, "_sentence_cache", None) is None:
+            from ptm_fast.bert.sentence_embeddings import read_sentence_settings
+            from ptm_fast.tokenizers import BertTokenizer
+
+            self._sentence_cache = (
+                read_sentence_settings(self.name_or_path),
+                BertTokenizer.from_pretrained(self.name_or_path),
+            )
+        return self._sentence_cache
+
 
 def _refuse_unsupported(output_attentions: bool, head_mask) -> None:
     if output_attentions:

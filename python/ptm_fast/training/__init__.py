@@ -11,6 +11,9 @@
 - ``checkpoint.py`` — checkpoint folders, saved as a whole and read back for resume.
 - ``metrics.py`` — accuracy and macro-F1 (numpy only).
 - ``schedules.py`` — transformers' ``get_linear_schedule_with_warmup`` and friends.
+- ``task_sampling.py`` — :class:`TaskSampler`: which task each multi-task step trains
+  on (proportional, uniform, temperature, annealed, round robin).
+- ``pcgrad.py`` — :func:`pcgrad`: per-task gradients projected where they conflict.
 - ``tables.py`` — :func:`read_labelled_table`: texts and labels from CSV, TSV or JSON.
 
 Importing this package imports torch.
@@ -19,6 +22,7 @@ Importing this package imports torch.
 from ptm_fast.training.data import EpochBatches, seeded_split, trim_to_longest
 from ptm_fast.training.evaluation import add_up, evaluate_batches
 from ptm_fast.training.metrics import accuracy, macro_f1
+from ptm_fast.training.pcgrad import pcgrad
 from ptm_fast.training.result import TrainingResult, train_and_measure
 from ptm_fast.training.schedules import (
     get_constant_schedule,
@@ -27,15 +31,25 @@ from ptm_fast.training.schedules import (
     get_linear_schedule_with_warmup,
 )
 from ptm_fast.training.tables import read_labelled_table
+from ptm_fast.training.task_sampling import (
+    TaskSampler,
+    annealed,
+    proportional,
+    round_robin,
+    temperature,
+    uniform,
+)
 from ptm_fast.training.trainer import Trainer, TrainingConfig, lr_multiplier, parameter_groups
 
 __all__ = [
     "EpochBatches",
+    "TaskSampler",
     "Trainer",
     "TrainingConfig",
     "TrainingResult",
     "accuracy",
     "add_up",
+    "annealed",
     "evaluate_batches",
     "get_constant_schedule",
     "get_constant_schedule_with_warmup",
@@ -44,8 +58,13 @@ __all__ = [
     "lr_multiplier",
     "macro_f1",
     "parameter_groups",
+    "pcgrad",
+    "proportional",
     "read_labelled_table",
+    "round_robin",
     "seeded_split",
+    "temperature",
     "train_and_measure",
     "trim_to_longest",
+    "uniform",
 ]

@@ -159,11 +159,14 @@ class Distributed:
         """This process's contiguous slice of a global batch."""
         if self.world == 1:
             return batch
-        size = next(iter(batch.values())).shape[0]
+        size = _rows_in(batch)
         if size % self.world:
             raise ValueError(f"a global batch of {size} does not split over {self.world} processes")
         part = size // self.world
-        return {k: v[self.rank * part : (self.rank + 1) * part] for k, v in batch.items()}
+        return {
+            k: v[self.rank * part : (self.rank + 1) * part] if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
 
 
 def _close_process_group() -> None:
@@ -330,7 +333,11 @@ class Trainer:
     # --- the loop ----------------------------------------------------------
 
     def _forward_loss(self, batch: Batch) -> torch.Tensor:
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        # Entries that are not tensors (a multi-task batch's task name) go as they are.
+        batch = {
+            k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+            for k, v in batch.items()
+        }
         autocast = (
             torch.autocast(self.device.type, dtype=torch.bfloat16)
             if self.use_bf16
@@ -441,7 +448,8 @@ _FREE_ON_RESUME = frozenset(
 
 
 def _rows_in(batch: Batch) -> int:
-    return int(next(iter(batch.values())).shape[0]) if batch else 0
+    tensors = [v for v in batch.values() if isinstance(v, torch.Tensor)]
+    return int(tensors[0].shape[0]) if tensors else 0
 
 
 def _count_tokens(batch: Batch) -> int:
