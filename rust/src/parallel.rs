@@ -235,6 +235,18 @@ impl<'a> StopCheck<'a> {
     }
 }
 
+/// For tests: a `keep_going` that answers true `k` times, then false; and how often it was asked.
+#[cfg(test)]
+pub(crate) fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
+    let asked = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = asked.clone();
+    let keep_going = move || {
+        asked.set(asked.get() + 1);
+        asked.get() <= k
+    };
+    (keep_going, seen)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -267,6 +267,7 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::stop_after;
 
     #[test]
     fn learns_frequent_pairs_and_round_trips() {
@@ -327,17 +328,6 @@ mod tests {
             .merges()
             .unwrap();
         assert_eq!(a, b);
-    }
-
-    /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
-    fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
-        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
-        let seen = asked.clone();
-        let keep_going = move || {
-            asked.set(asked.get() + 1);
-            asked.get() <= k
-        };
-        (keep_going, seen)
     }
 
     /// Many distinct words, so that counting and training each ask more than once.

@@ -451,6 +451,7 @@ fn text_bytes<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::stop_after;
 
     fn tokenizer() -> WordPieceTokenizer {
         let tokens = [
@@ -590,17 +591,6 @@ mod tests {
         assert_eq!(plain.lengths, [2, 0, 8]);
         assert_eq!(&plain.input_ids[..2], &[5, 7]);
         assert!(plain.offsets.is_empty());
-    }
-
-    /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
-    fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
-        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
-        let seen = asked.clone();
-        let keep_going = move || {
-            asked.set(asked.get() + 1);
-            asked.get() <= k
-        };
-        (keep_going, seen)
     }
 
     #[test]

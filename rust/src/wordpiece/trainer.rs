@@ -296,6 +296,7 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parallel::stop_after;
 
     #[test]
     fn learns_frequent_words() {
@@ -315,17 +316,6 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), vocab.len());
-    }
-
-    /// A `keep_going` that answers true `k` times, then false; and how often it was asked.
-    fn stop_after(k: usize) -> (impl Fn() -> bool, std::rc::Rc<std::cell::Cell<usize>>) {
-        let asked = std::rc::Rc::new(std::cell::Cell::new(0));
-        let seen = asked.clone();
-        let keep_going = move || {
-            asked.set(asked.get() + 1);
-            asked.get() <= k
-        };
-        (keep_going, seen)
     }
 
     /// Many distinct words, so that counting and training each ask more than once.
