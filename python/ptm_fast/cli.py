@@ -1,7 +1,7 @@
 """The ``ptm`` command line.
 
 ``ptm demo`` (the default) runs the main job on built-in data;
-``ptm bert finetune`` and ``ptm bert pretrain`` train BERT models;
+``ptm bert finetune``, ``ptm bert multitask`` and ``ptm bert pretrain`` train BERT models;
 ``ptm gpt pretrain`` and ``ptm gpt generate`` train and use a GPT;
 ``ptm count-words`` counts the words of a file.
 """
@@ -62,6 +62,46 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--text-col", required=True)
     finetune.add_argument("--label-col", required=True)
     _add_training_options(finetune, lr=2e-5, epochs=3)
+
+    multitask = bert.add_parser(
+        "multitask",
+        help="fine-tune one BERT encoder on several tasks at once",
+        description="Fine-tune one pretrained encoder with a head per task. Each step trains "
+        "one task's batch (drawn by --sampler) or, with --pcgrad, every task's with their "
+        "conflicting gradients projected. Prints each task's figures every epoch and keeps "
+        "the epoch with the best macro average.",
+        epilog="example: ptm bert multitask --model all-MiniLM-L6-v2/ "
+        "--task reviews=reviews.csv:text:label --task topics=news.tsv:body:topic "
+        "--sampler temperature:2 --epochs 3 --output joint/",
+    )
+    multitask.add_argument("--model", required=True, help="HF-format BERT folder")
+    multitask.add_argument(
+        "--task", action="append", required=True, metavar="NAME=FILE:TEXT_COL:LABEL_COL[:KIND]",
+        help="a task from a CSV, TSV or JSON-lines file (repeat for each task); KIND is "
+        "sequence_classification (default), token_classification (space-separated words "
+        "and tags) or regression",
+    )  # fmt: skip
+    multitask.add_argument(
+        "--eval-task", action="append", metavar="NAME=FILE:TEXT_COL:LABEL_COL[:KIND]",
+        help="a held-out set for the task of that name (default: hold out --valid-fraction)",
+    )  # fmt: skip
+    multitask.add_argument("--valid-fraction", type=number_option(0.0, 1.0), default=0.2)
+    multitask.add_argument(
+        "--sampler", default="proportional",
+        help="which task each step trains: proportional (default), uniform, temperature:T, "
+        "annealed[:T_FINAL] or round_robin",
+    )  # fmt: skip
+    multitask.add_argument(
+        "--pcgrad", action="store_true", help="every task each step, with PCGrad projection"
+    )
+    multitask.add_argument(
+        "--loss-weight", action="append", metavar="NAME=WEIGHT", help="scale a task's loss"
+    )
+    multitask.add_argument(
+        "--metric-for-best-model", default="macro_average",
+        help="the figure that picks the epoch kept (default macro_average; e.g. reviews/macro_f1)",
+    )  # fmt: skip
+    _add_training_options(multitask, lr=2e-5, epochs=3)
 
     pretrain = bert.add_parser("pretrain", help="pretrain a small BERT from scratch (MLM + NSP)")
     pretrain.add_argument(
@@ -199,6 +239,90 @@ def run_finetune(args) -> int:
     print(f"majority-class accuracy {result.majority_accuracy:.4f}; {result.seconds:.0f} s")
     if args.output:
         print(f"saved the fine-tuned model to {args.output}")
+    return 0
+
+
+def parse_task(spec: str, option: str = "--task"):
+    """A :class:`Task` from ``NAME=FILE:TEXT_COL:LABEL_COL[:KIND]``."""
+    from ptm_fast.bert.multitask import TASK_KINDS, Task
+
+    name, equals, rest = spec.partition("=")
+    pieces = rest.rsplit(":", 3)
+    kind = "sequence_classification"
+    if len(pieces) == 4 and pieces[3] in TASK_KINDS:
+        kind = pieces.pop()
+    else:
+        pieces = rest.rsplit(":", 2)
+    if not equals or not name or len(pieces) != 3 or not all(pieces):
+        raise ValueError(
+            f"{option} {spec!r}: expected NAME=FILE:TEXT_COL:LABEL_COL[:KIND] "
+            f"(KIND one of {', '.join(TASK_KINDS)})"
+        )
+    path, text_col, label_col = pieces
+    return Task.from_table(name, path, text_col, label_col, kind=kind)
+
+
+def parse_sampler(spec: str):
+    """A task sampler from ``proportional``, ``uniform``, ``temperature:T``, ``annealed[:T]``..."""
+    from ptm_fast.training import task_sampling
+
+    kind, _, value = spec.partition(":")
+    makers = {
+        "proportional": task_sampling.proportional,
+        "uniform": task_sampling.uniform,
+        "round_robin": task_sampling.round_robin,
+    }
+    if kind in makers and not value:
+        return makers[kind]()
+    try:
+        if kind == "temperature" and value:
+            return task_sampling.temperature(float(value))
+        if kind == "annealed":
+            return task_sampling.annealed(float(value)) if value else task_sampling.annealed()
+    except ValueError as err:
+        raise ValueError(f"--sampler {spec!r}: {err}") from None
+    raise ValueError(
+        f"--sampler {spec!r}: expected proportional, uniform, temperature:T, annealed[:T_FINAL] "
+        "or round_robin"
+    )
+
+
+def run_multitask(args) -> int:
+    from ptm_fast.bert.multitask_training import MultiTaskTrainer, evaluation_table
+
+    tasks = [parse_task(spec) for spec in args.task]
+    eval_tasks = [parse_task(spec, "--eval-task") for spec in args.eval_task or []]
+    weights = {}
+    for spec in args.loss_weight or []:
+        name, _, value = spec.partition("=")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise ValueError(f"--loss-weight {spec!r}: expected NAME=WEIGHT") from None
+    for task in tasks:
+        print(f"task {task.name}: {len(task.texts)} examples, {task.kind}, {task.num_labels} "
+              f"label(s), measured by {task.metric}")  # fmt: skip
+    trainer = MultiTaskTrainer(
+        args.model,
+        tasks,
+        _training_config(args, warmup_ratio=0.1, max_grad_norm=1.0),
+        batch_size=args.batch_size,
+        sampler=None if args.pcgrad else parse_sampler(args.sampler),
+        loss_weights=weights,
+        pcgrad=args.pcgrad,
+        max_length=args.max_length,
+        valid_fraction=args.valid_fraction,
+        eval_tasks=eval_tasks or None,
+        metric_for_best_model=args.metric_for_best_model,
+        output_dir=args.output,
+    )
+    result = trainer.train()
+    if result.evaluations:
+        print(f"kept epoch {result.best_epoch} (best {result.metric_for_best_model}); "
+              f"{result.steps} steps in {result.seconds:.0f} s:")  # fmt: skip
+        print(evaluation_table(tasks, result.after))
+    if args.output:
+        print(f"saved the multi-task model and its tokenizer to {args.output}")
     return 0
 
 
@@ -353,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{n}\t{word}")
             return 0
         if args.command == "bert":
-            return run_finetune(args) if args.bert_command == "finetune" else run_pretrain(args)
+            runs = {"finetune": run_finetune, "multitask": run_multitask, "pretrain": run_pretrain}
+            return runs[args.bert_command](args)
         if args.command == "gpt":
             return (
                 run_gpt_pretrain(args) if args.gpt_command == "pretrain" else run_gpt_generate(args)

@@ -110,6 +110,13 @@ class TokenClassifierOutput(SequenceClassifierOutput):
     """Per-token logits (batch, seq, num_labels), and the loss when labels were given."""
 
 
+class MultiTaskStepOutput(ModelOutput):
+    """A training step over several tasks at once: the loss and each task's part of it."""
+
+    loss: torch.Tensor
+    task_losses: dict  # task name -> its (weighted) loss
+
+
 class MaskedLMOutput(ModelOutput):
     """Vocabulary logits for every position, and the masked-LM loss when labels were given."""
 
@@ -141,6 +148,7 @@ __all__ = [
     "CausalLMOutputWithPast",
     "MaskedLMOutput",
     "ModelOutput",
+    "MultiTaskStepOutput",
     "PreTrainingOutput",
     "SequenceClassifierOutput",
     "TokenClassifierOutput",

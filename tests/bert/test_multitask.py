@@ -7,11 +7,17 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from multitask_fixtures import (
+    batch_of,
+    quick_config,
+    sentiment_rows,
+    tag_task,
+    tiny_folder,
+    two_tasks,
+)
 
 from ptm_fast._io import load_weights
 from ptm_fast.bert import (
-    BertConfig,
-    BertForSequenceClassification,
     MultiTaskModel,
     Task,
     finetune_classifier,
@@ -19,7 +25,6 @@ from ptm_fast.bert import (
 )
 from ptm_fast.training import (
     TaskSampler,
-    TrainingConfig,
     annealed,
     pcgrad,
     proportional,
@@ -28,8 +33,6 @@ from ptm_fast.training import (
     uniform,
 )
 
-WORDS = ["good", "great", "fine", "bad", "awful", "poor", "sport", "goal"]
-WORDS += ["team", "vote", "party", "law", "cat", "dog", "tree", "sun"]
 SIZES = [900, 300, 60]
 # The test folders hold a classifier; the multi-task model takes only its encoder.
 pytestmark = pytest.mark.filterwarnings("ignore:.*checkpoint tensors not used:UserWarning")
@@ -139,7 +142,18 @@ def test_task_from_table(tmp_path):
         ({"labels": ["a", "a"]}, "at least two classes"),
         ({"labels": [0, 0]}, "at least two classes"),
         ({"kind": "regression", "labels": ["pos", "neg"]}, "numeric labels"),
-        ({"kind": "token_classification"}, "kind must be"),
+        ({"kind": "tagging"}, "kind must be"),
+        ({"kind": "token_classification"}, "a list of one class per word"),
+        ({"kind": "token_classification", "labels": ["B", "O I"]}, "1 words but 2 labels"),
+        ({"kind": "token_classification", "labels": ["B", "B"]}, "at least two classes"),
+        (
+            {"kind": "token_classification", "texts": [["a b"], ["c"]], "labels": ["x", "y"]},
+            "without spaces",
+        ),
+        (
+            {"kind": "token_classification", "labels": ["x", "y"], "text_pairs": ["p", "q"]},
+            "takes no text_pairs",
+        ),
         ({"metric": "pearson"}, "measured by"),
         ({"labels": [0]}, "2 texts but 1 labels"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
@@ -152,55 +166,6 @@ def test_bad_tasks_are_refused(kwargs, message):
 
 
 # --- the model --------------------------------------------------------------
-
-
-def tiny_folder(path, seed=0, dropout=0.1):
-    """A random tiny BERT classifier (2 labels) with a WordPiece vocabulary, saved to ``path``."""
-    torch.manual_seed(seed)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=32,
-        hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
-    )  # fmt: skip
-    BertForSequenceClassification(config).save_pretrained(path)
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    return path
-
-
-def sentiment_rows(n, seed):
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for _ in range(n):
-        positive = bool(rng.integers(2))
-        words = rng.choice(WORDS[:3] if positive else WORDS[3:6], size=3).tolist()
-        texts.append(" ".join(words + rng.choice(WORDS[6:], size=2).tolist()))
-        labels.append("pos" if positive else "neg")
-    return texts, labels
-
-
-def topic_rows(n, seed):
-    rng = np.random.default_rng(seed)
-    topics = {"sport": WORDS[6:9], "politics": WORDS[9:12], "nature": WORDS[12:]}
-    names = sorted(topics)
-    chosen = [names[i] for i in rng.integers(3, size=n)]
-    texts = [" ".join(rng.choice(topics[t], size=4).tolist()) for t in chosen]
-    return texts, chosen
-
-
-def two_tasks():
-    return [
-        Task("sentiment", "sequence_classification", *sentiment_rows(60, 0)),
-        Task("topic", "sequence_classification", *topic_rows(40, 1), metric="macro_f1"),
-        Task("score", "regression", [f"good {w}" for w in WORDS], list(range(16)), dropout=0.3),
-    ]
-
-
-def batch_of(texts, folder):
-    from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
-
-    arrays = WordPieceTokenizer.from_pretrained(folder).encode_batch_numpy(texts, max_length=16)
-    return {k: torch.from_numpy(np.asarray(v, dtype=np.int64)) for k, v in arrays.items()}
 
 
 def test_heads_give_each_task_its_logits_and_loss(tmp_path):
@@ -259,11 +224,6 @@ def test_exported_task_loads_in_transformers_with_equal_logits(tmp_path):
 # --- training ---------------------------------------------------------------
 
 
-def quick_config(**changes):
-    values = dict(epochs=2, lr=1e-3, warmup_ratio=0.25, progress=False, seed=5, log_every=1)
-    return TrainingConfig(**{**values, **changes})
-
-
 def test_one_task_trains_exactly_as_finetune_classifier(tmp_path):
     folder = tiny_folder(tmp_path / "base")
     texts, labels = sentiment_rows(50, 2)
@@ -274,7 +234,9 @@ def test_one_task_trains_exactly_as_finetune_classifier(tmp_path):
     saved = load_weights(folder)  # the same starting head as finetune_classifier's
     start.heads["sentiment"].classifier.weight.data.copy_(saved["classifier.weight"])
     start.heads["sentiment"].classifier.bias.data.copy_(saved["classifier.bias"])
-    multi = finetune_multitask(folder, [task], config, batch_size=8, model=start)
+    multi = finetune_multitask(
+        folder, [task], config, batch_size=8, model=start, load_best_model_at_end=False
+    )
     assert multi.steps == single.steps == 2 * (40 // 8)
     ours = multi.model.state_dict()
     for name, tensor in single.model.state_dict().items():
@@ -395,3 +357,250 @@ def test_pcgrad_projects_conflicts_away():
     assert torch.equal(pcgrad([g1]), g1)
     with pytest.raises(ValueError, match="one shape"):
         pcgrad([g1, torch.zeros(3)])
+
+
+# --- token classification ---------------------------------------------------
+
+
+def test_word_labels_go_on_each_words_first_token(tmp_path):
+    from ptm_fast.bert.token_labels import EncodedTags
+    from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer.from_pretrained(tiny_folder(tmp_path / "base"))
+    assert tokenizer.encode("good-good team").tokens == [
+        "[CLS]", "good", "[UNK]", "good", "team", "[SEP]"
+    ]  # fmt: skip
+    tags = EncodedTags(tokenizer, [["good-good", "team"], ["sun"]], [[1, 0], [2]], max_length=8)
+    assert tags.labels.tolist() == [
+        [-100, 1, -100, -100, 0, -100, -100, -100],
+        [-100, 2, -100, -100, -100, -100, -100, -100],
+    ]
+    cut = EncodedTags(tokenizer, [["good"] * 10], [[1] * 10], max_length=4)
+    assert cut.labels.tolist() == [[-100, 1, 1, -100]]  # words past the truncation lose labels
+    batch = tags.batch(torch.tensor([1]))
+    assert batch["labels"].shape == batch["input_ids"].shape == (1, 3)
+
+
+def test_tagged_tasks_read_strings_and_lists_alike():
+    from_lists = Task("t", "token_classification", [["a", "b"], ["c"]], [["X", "O"], ["O"]])
+    from_strings = Task("t", "token_classification", ["a b", "c"], ["X O", "O"])
+    assert from_lists.targets == from_strings.targets == [[1, 0], [0]]
+    assert from_lists.label_names == ("O", "X") and from_lists.words == [["a", "b"], ["c"]]
+
+
+def test_exported_token_task_loads_in_transformers_with_equal_logits_and_loss(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    folder = tiny_folder(tmp_path / "base")
+    model = MultiTaskModel.from_pretrained(folder, [tag_task(), two_tasks()[0]]).eval()
+    batch = batch_of(["good team-vote", "bad law", "sun"], folder)
+    labels = torch.full(batch["input_ids"].shape, -100)
+    labels[:, 1], labels[0, 2] = 2, 0
+    model.export_task("tags", tmp_path / "tags")
+    theirs = transformers.BertForTokenClassification.from_pretrained(tmp_path / "tags").eval()
+    with torch.no_grad():
+        ours = model(**batch, labels=labels, task="tags")
+        reference = theirs(**batch, labels=labels)
+    assert ours.logits.shape == (3, batch["input_ids"].shape[1], 3)
+    assert torch.allclose(ours.logits, reference.logits, atol=1e-4)
+    assert torch.allclose(ours.loss, reference.loss, atol=1e-5)
+    assert theirs.config.id2label == {0: "NEG", 1: "O", 2: "POS"}
+    assert model.ddp_find_unused_parameters  # a token head leaves the pooler unused
+
+
+def test_a_token_task_trains_beside_a_sequence_task(tmp_path):
+    folder = tiny_folder(tmp_path / "base", dropout=0.0)
+    tags, sentiment = tag_task(60), two_tasks()[0]
+    result = finetune_multitask(
+        folder, [tags, sentiment], quick_config(epochs=4, lr=3e-3), batch_size=4
+    )
+    figures = result.after
+    assert {"tags/accuracy", "tags/macro_f1", "sentiment/accuracy"} <= set(figures)
+    assert figures["tags/accuracy"] > 0.8  # a word's group decides its tag
+    # the held-out figures count every held-out word once (none is truncated here)
+    from ptm_fast.bert.multitask_data import split_task
+    from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
+    from ptm_fast.training.data import seeded_split
+
+    split = split_task(tags, WordPieceTokenizer.from_pretrained(folder), 128, 0.2, 5)
+    _, valid_rows = seeded_split(len(tags.texts), 0.2, 5)
+    assert len(split.valid_targets) == sum(len(tags.words[i]) for i in valid_rows)
+
+
+# --- PCGrad in training -----------------------------------------------------
+
+
+def test_a_pcgrad_step_gives_the_projection_of_the_tasks_gradients(tmp_path):
+    from ptm_fast.bert.multitask_training import _PCGradStep
+
+    folder = tiny_folder(tmp_path / "base", dropout=0.0)
+    tasks = two_tasks()
+    model = MultiTaskModel.from_pretrained(folder, tasks, seed=0).eval()  # no dropout
+    batches = {}
+    for task in tasks:
+        dtype = torch.float32 if task.kind == "regression" else torch.int64
+        batches[task.name] = {
+            **batch_of(task.texts[:6], folder),
+            "labels": torch.tensor(task.targets[:6], dtype=dtype),
+        }
+    weights = {"sentiment": 1.0, "topic": 2.0, "score": 0.5}
+    encoder = list(model.bert.parameters())
+
+    def flat(params):
+        return torch.cat([
+            torch.zeros(p.numel()) if p.grad is None else p.grad.flatten() for p in params
+        ])  # fmt: skip
+
+    own, heads = [], {}
+    for name, batch in batches.items():
+        model.zero_grad()
+        (model(task=name, **batch).loss * weights[name]).backward()
+        own.append(flat(encoder))
+        heads[name] = flat(model.heads[name].parameters())
+    expected = pcgrad(own, generator=torch.Generator().manual_seed(7))
+    model.zero_grad()
+    out = _PCGradStep(model, weights)(tasks=batches, order_seed=7)
+    out.loss.backward()
+    assert torch.allclose(flat(encoder), expected, atol=1e-6)
+    for name in batches:
+        assert torch.allclose(flat(model.heads[name].parameters()), heads[name], atol=1e-6)
+    assert out.loss.item() == pytest.approx(sum(v.item() for v in out.task_losses.values()))
+    assert set(out.task_losses) == set(weights)
+    conflicts = [float(a @ b) < 0 for i, a in enumerate(own) for b in own[i + 1 :]]
+    assert any(conflicts)  # the test means something: some tasks do conflict here
+    for g in own:
+        assert float(flat(encoder) @ g) >= -1e-6
+
+
+def test_pcgrad_training_takes_every_task_each_step_and_resumes_exactly(tmp_path, monkeypatch):
+    from ptm_fast.training.trainer import Trainer
+
+    folder = tiny_folder(tmp_path / "base")
+    tasks = two_tasks()[:2]
+    whole = finetune_multitask(folder, tasks, quick_config(), batch_size=4, pcgrad=True)
+    assert whole.steps == 2 * ((12 + 8) // 2)  # an epoch: the tasks' batches / the tasks
+    assert whole.details["sampler"] == "pcgrad"
+    step = Trainer._optimizer_step
+
+    def crash_at_the_sixth_step(self):
+        if self.step == 5:
+            raise RuntimeError("interrupted")
+        step(self)
+
+    ckpt = str(tmp_path / "ckpt")
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "_optimizer_step", crash_at_the_sixth_step)
+        with pytest.raises(RuntimeError, match="interrupted"):
+            finetune_multitask(
+                folder, tasks, quick_config(checkpoint_dir=ckpt, checkpoint_every=2),
+                batch_size=4, pcgrad=True,
+            )  # fmt: skip
+    resumed = finetune_multitask(
+        folder, tasks, quick_config(checkpoint_dir=ckpt), batch_size=4, pcgrad=True
+    )
+    for name, tensor in whole.model.state_dict().items():
+        assert torch.allclose(resumed.model.state_dict()[name], tensor, atol=1e-6), name
+    with pytest.raises(ValueError, match="leave sampler out"):
+        finetune_multitask(folder, tasks, quick_config(), pcgrad=True, sampler=uniform())
+
+
+# --- the best epoch, the progress bar ---------------------------------------
+
+
+def test_the_best_epoch_is_kept_saved_and_reported(tmp_path, monkeypatch, capsys):
+    from ptm_fast.bert import MultiTaskTrainer
+
+    folder = tiny_folder(tmp_path / "base")
+    real = MultiTaskTrainer.evaluate
+    scores, snapshots = iter([0.5, 0.9, 0.7]), []
+
+    def scripted(self):
+        snapshots.append({k: v.clone() for k, v in self.model.state_dict().items()})
+        return {**real(self), "macro_average": next(scores)}
+
+    monkeypatch.setattr(MultiTaskTrainer, "evaluate", scripted)
+    trainer = MultiTaskTrainer(
+        folder, two_tasks()[:2], quick_config(epochs=3, progress=True), batch_size=4,
+        output_dir=tmp_path / "out",
+    )  # fmt: skip
+    result = trainer.train()
+    assert result.best_epoch == 2 and result.after["macro_average"] == 0.9
+    assert [e["macro_average"] for e in result.evaluations] == [0.5, 0.9, 0.7]
+    ours = result.model.state_dict()
+    assert all(torch.equal(ours[k], v) for k, v in snapshots[1].items())
+    assert not all(torch.equal(ours[k], v) for k, v in snapshots[2].items())
+    saved = MultiTaskModel.from_pretrained(tmp_path / "out").state_dict()
+    assert all(torch.equal(saved[k], v) for k, v in snapshots[1].items())
+    shown = capsys.readouterr()
+    assert "epoch 2 (best so far by macro_average):" in shown.out
+    assert "sentiment" in shown.out and "macro_f1" in shown.out  # the table
+    assert "by_task sentiment=" in shown.err and ",topic=" in shown.err  # the bar
+
+
+def test_without_load_best_the_last_epoch_stays(tmp_path, monkeypatch):
+    from ptm_fast.bert import MultiTaskTrainer
+
+    folder = tiny_folder(tmp_path / "base")
+    real = MultiTaskTrainer.evaluate
+    scores = iter([0.9, 0.5])
+    monkeypatch.setattr(
+        MultiTaskTrainer, "evaluate", lambda self: {**real(self), "macro_average": next(scores)}
+    )
+    result = finetune_multitask(
+        folder, two_tasks()[:2], quick_config(), batch_size=4, load_best_model_at_end=False
+    )
+    assert result.best_epoch == 1 and result.after["macro_average"] == 0.5
+
+
+def test_task_losses_follow_each_task():
+    from ptm_fast.outputs import MultiTaskStepOutput, SequenceClassifierOutput
+    from ptm_fast.training.trainer import TaskLosses
+
+    losses = TaskLosses()
+    losses.add({"task": "a"}, SequenceClassifierOutput(loss=torch.tensor(1.0)))
+    losses.add({"task": "b"}, SequenceClassifierOutput(loss=torch.tensor(3.0)))
+    losses.add({"task": "a"}, SequenceClassifierOutput(loss=torch.tensor(2.0)))
+    both = {"a": torch.tensor(4.5), "b": torch.tensor(1.0)}
+    losses.add({"tasks": {}}, MultiTaskStepOutput(loss=torch.tensor(5.5), task_losses=both))
+    assert losses.means() == {"a": 2.5, "b": 2.0}
+    assert losses.figures() == {"by_task": "a=2.5,b=2"}
+    assert TaskLosses().figures() == {}
+
+
+# --- DDP ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_ddp_with_a_head_per_step_equals_one_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    folder = tiny_folder(tmp_path / "base", dropout=0.0)
+    worker = str(here / "multitask_ddp_worker.py")
+    single, double = tmp_path / "one.pt", tmp_path / "two.pt"
+    subprocess.run([sys.executable, worker, str(folder), str(single)], check=True, cwd=here)
+    launched = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
+         worker, str(folder), str(double)],
+        cwd=here, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    one, two = torch.load(single), torch.load(double)
+    assert one.keys() == two.keys()
+    for name, tensor in one.items():
+        assert torch.allclose(two[name], tensor, atol=1e-5), name
+
+
+def test_bad_trainer_settings_are_refused(tmp_path):
+    folder = tiny_folder(tmp_path / "base")
+    tasks = two_tasks()
+    with pytest.raises(ValueError, match="metric_for_best_model must be one of"):
+        finetune_multitask(folder, tasks, quick_config(), metric_for_best_model="f1")
+    with pytest.raises(ValueError, match="names no training task"):
+        finetune_multitask(folder, tasks, quick_config(), eval_tasks=[tag_task(name="other")])
+    held = Task("topic", "sequence_classification", ["sun", "dog"], ["weather", "nature"])
+    with pytest.raises(ValueError, match=r"labels \['weather'\] its training task does not have"):
+        finetune_multitask(folder, tasks, quick_config(), eval_tasks=[held])
+    with pytest.raises(TypeError, match="ddp_find_unused_parameters"):
+        quick_config(ddp_find_unused_parameters="yes")

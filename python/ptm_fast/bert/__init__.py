@@ -6,8 +6,10 @@
 - ``finetuning.py`` — text classification from a labelled table, with accuracy and F1.
 - ``sentence_embeddings.py`` — ``BertModel.encode`` as sentence-transformers calls it,
   and :func:`semantic_search`.
-- ``multitask.py`` — :class:`Task`, :class:`MultiTaskModel` (one encoder, a head per
-  task) and :func:`finetune_multitask` with task samplers.
+- ``multitask.py`` — :class:`Task` and :class:`MultiTaskModel` (one encoder, a head
+  per task: sequence classification, token classification, regression).
+- ``multitask_training.py`` — :class:`MultiTaskTrainer` / :func:`finetune_multitask`:
+  task samplers or PCGrad, per-task figures, the best epoch kept.
 
 Importing this package imports torch.
 """
@@ -22,13 +24,8 @@ from ptm_fast.bert.modeling import (
     BertModel,
     mean_pooled_embeddings,
 )
-from ptm_fast.bert.multitask import (
-    MultiTaskModel,
-    Task,
-    TaskHead,
-    check_tasks,
-    finetune_multitask,
-)
+from ptm_fast.bert.multitask import MultiTaskModel, Task, TaskHead, check_tasks
+from ptm_fast.bert.multitask_training import MultiTaskTrainer, finetune_multitask
 from ptm_fast.bert.pretraining import PretrainingResult, pretrain_bert, read_documents
 from ptm_fast.bert.sentence_embeddings import semantic_search
 
@@ -41,6 +38,7 @@ __all__ = [
     "BertModel",
     "FinetuneResult",
     "MultiTaskModel",
+    "MultiTaskTrainer",
     "PretrainingResult",
     "Task",
     "TaskHead",

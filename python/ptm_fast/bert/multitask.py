@@ -1,11 +1,10 @@
-"""Multi-task fine-tuning: one shared BERT encoder, a head per task, tasks drawn per step.
+"""Multi-task models: one shared BERT encoder and a head per task.
 
 Tasks are described by data (:class:`Task`: texts, labels, what kind of
-head); :class:`MultiTaskModel` holds the encoder and a head per task, and
-:func:`finetune_multitask` trains it with the shared
-:class:`~ptm_fast.training.Trainer`: every step draws a task (see
-:mod:`ptm_fast.training.task_sampling`) and a batch of it, and every epoch
-ends with each task's validation figures and their macro average.
+head: sequence classification, token classification or regression);
+:class:`MultiTaskModel` holds the encoder and a head per task, saves and
+loads as a whole, and exports one task as a plain transformers folder. The
+training lives in :mod:`ptm_fast.bert.multitask_training`.
 
 >>> from ptm_fast.bert import Task, finetune_multitask
 >>> from ptm_fast.training import temperature
@@ -22,7 +21,7 @@ import dataclasses
 import json
 import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,22 +31,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ptm_fast import _checks, _io
-from ptm_fast.bert.finetuning import EncodedTexts
-from ptm_fast.bert.modeling import BertForSequenceClassification, BertModel, _check_labels
-from ptm_fast.outputs import SequenceClassifierOutput
+from ptm_fast import _io
+from ptm_fast.bert.modeling import (
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertModel,
+    _check_labels,
+)
+from ptm_fast.outputs import SequenceClassifierOutput, TokenClassifierOutput
 from ptm_fast.pretrained import save_together
-from ptm_fast.training.data import EpochBatches, content_hash, seeded_split
-from ptm_fast.training.evaluation import evaluate_batches
-from ptm_fast.training.metrics import accuracy, macro_f1
-from ptm_fast.training.result import TrainingResult, train_and_measure
 from ptm_fast.training.tables import read_labelled_table
-from ptm_fast.training.task_sampling import TaskSampler, proportional
-from ptm_fast.training.trainer import TrainingConfig
 
-TASK_KINDS = ("sequence_classification", "regression")
-# The metrics each kind can be judged by; the first is the default.
-METRICS = {"sequence_classification": ("accuracy", "macro_f1"), "regression": ("pearson",)}
+TASK_KINDS = ("sequence_classification", "token_classification", "regression")
+# The metrics each kind can be judged by; the first is the default. A token
+# task's figures count its labelled words (the first token of each).
+METRICS = {
+    "sequence_classification": ("accuracy", "macro_f1"),
+    "token_classification": ("accuracy", "macro_f1"),
+    "regression": ("pearson",),
+}
 HEADS_FILE, TASKS_FILE = "heads.safetensors", "multitask.json"
 
 
@@ -71,6 +73,9 @@ class Task:
     sorted order) or class indices ``0 .. num_labels - 1`` (integers);
     ``num_labels`` defaults to the number of names, or the largest index + 1.
     ``regression`` labels are numbers (or strings that read as numbers).
+    ``token_classification`` texts are lists of words (or strings, split on
+    whitespace) and each label is a list of one class per word (or a string of
+    them, split on whitespace); the classes are named or indexed as above.
     Every problem (no examples, lengths that differ, a label outside
     ``num_labels``, labels that do not fit the kind, an unknown metric)
     raises ValueError here, before any training.
@@ -107,8 +112,11 @@ class Task:
                 raise ValueError(
                     f"{where}: {len(self.texts)} texts but {len(self.text_pairs)} text_pairs"
                 )
+        self.words = None
         if self.kind == "regression":
             self._regression_targets(where)
+        elif self.kind == "token_classification":
+            self._tag_targets(where)
         else:
             self._class_targets(where)
         if self.dropout is not None and not (
@@ -140,8 +148,42 @@ class Task:
             targets.append(value)
         self.num_labels, self.targets, self.label_names = 1, targets, ()
 
-    def _class_targets(self, where: str) -> None:
-        labels = self.labels
+    def _tag_targets(self, where: str) -> None:
+        if self.text_pairs is not None:
+            raise ValueError(f"{where}: a token_classification task takes no text_pairs")
+        self.words, tags = [], []
+        for row, (text, label) in enumerate(zip(self.texts, self.labels, strict=True)):
+            words = text.split() if isinstance(text, str) else text
+            row_tags = label.split() if isinstance(label, str) else label
+            if not isinstance(words, list | tuple) or not all(
+                isinstance(w, str) and w and not any(c.isspace() for c in w) for w in words
+            ):
+                raise ValueError(
+                    f"{where}, example {row}: a tagged text is a string or a list of words "
+                    f"(non-empty, without spaces), got {text!r:.80}"
+                )
+            if not isinstance(row_tags, list | tuple):
+                raise ValueError(
+                    f"{where}, example {row}: a token_classification label is a list of one "
+                    f"class per word (or a string of them), got {label!r:.80}"
+                )
+            if len(row_tags) != len(words):
+                raise ValueError(
+                    f"{where}, example {row}: {len(words)} words but {len(row_tags)} labels; "
+                    "a token_classification task needs one label per word"
+                )
+            if not words:
+                raise ValueError(f"{where}, example {row}: a tagged text with no words")
+            self.words.append(list(words))
+            tags.append(list(row_tags))
+        lengths = [len(t) for t in tags]
+        self._class_targets(where, [tag for row_tags in tags for tag in row_tags])
+        ends = np.cumsum(lengths).tolist()
+        flat = self.targets
+        self.targets = [flat[end - n : end] for end, n in zip(ends, lengths, strict=True)]
+
+    def _class_targets(self, where: str, labels: list | None = None) -> None:
+        labels = self.labels if labels is None else labels
         if all(isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in labels):
             targets = [int(x) for x in labels]
             count = max(targets) + 1 if self.num_labels is None else self.num_labels
@@ -169,7 +211,7 @@ class Task:
                 if not isinstance(x, str | numbers.Integral) or isinstance(x, bool)
             )
             raise ValueError(
-                f"{where}: kind 'sequence_classification' needs class names (strings) or class "
+                f"{where}: kind {self.kind!r} needs class names (strings) or class "
                 f"indices (integers), all of one sort; got {odd!r} (numbers to predict: "
                 "kind='regression')"
             )
@@ -280,6 +322,16 @@ class MultiTaskModel(nn.Module):
         """The encoder's :class:`BertConfig`."""
         return self.bert.config
 
+    @property
+    def ddp_find_unused_parameters(self) -> bool:
+        """Whether a step leaves parameters without gradient, as DDP must be told.
+
+        A step trains one task, so with two heads or more the others get none;
+        a token head does not use the pooling layer.
+        """
+        kinds = [head.kind for head in self.task_heads.values()]
+        return len(kinds) > 1 or "token_classification" in kinds
+
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -289,19 +341,27 @@ class MultiTaskModel(nn.Module):
         *,
         task: str,
         **options: Any,
-    ) -> SequenceClassifierOutput:
+    ) -> SequenceClassifierOutput | TokenClassifierOutput:
         """The logits of ``task``'s head; with ``labels`` also its loss.
 
-        Classification: cross-entropy over integer labels (batch,); regression:
-        mean squared error against float labels (batch,). ``options`` go to the
-        encoder (``position_ids``, ``output_hidden_states``).
+        Sequence classification: logits (batch, num_labels), cross-entropy over
+        integer labels (batch,); token classification: logits (batch, seq,
+        num_labels), cross-entropy over labels (batch, seq) skipping -100;
+        regression: mean squared error against float labels (batch,).
+        ``options`` go to the encoder (``position_ids``, ``output_hidden_states``).
         """
         head = self.task_heads.get(task)
         if head is None:
             raise ValueError(f"no task {task!r}; this model has {sorted(self.task_heads)}")
-        if labels is not None and head.kind == "sequence_classification":
+        if labels is not None and head.kind != "regression":
             _check_labels(labels, head.num_labels)
         encoded = self.bert(input_ids, attention_mask, token_type_ids, **options)
+        if head.kind == "token_classification":
+            logits = self.heads[task](encoded.last_hidden_state)
+            loss = None
+            if labels is not None:
+                loss = F.cross_entropy(logits.reshape(-1, head.num_labels), labels.reshape(-1))
+            return TokenClassifierOutput(loss, logits, encoded.hidden_states)
         logits = self.heads[task](encoded.pooler_output)
         loss = None
         if labels is not None and head.kind == "regression":
@@ -380,7 +440,8 @@ class MultiTaskModel(nn.Module):
         return model
 
     def export_task(self, name: str, model_dir: str | os.PathLike, tokenizer=None) -> None:
-        """Save one task as a plain ``BertForSequenceClassification`` folder transformers loads.
+        """Save one task as a plain transformers folder: ``BertForSequenceClassification``
+        (``BertForTokenClassification`` for a token task) that transformers loads.
 
         With ``tokenizer``, its files are saved into the same folder.
         """
@@ -394,199 +455,18 @@ class MultiTaskModel(nn.Module):
             id2label=None if regression else dict(enumerate(head.label_names)),
             problem_type="regression" if regression else "single_label_classification",
         )
-        single = BertForSequenceClassification(config)
-        state = {f"bert.{k}": v for k, v in self.bert.state_dict().items()}
+        tagger = head.kind == "token_classification"
+        if tagger:
+            config = dataclasses.replace(config, problem_type=None)
+        single = (BertForTokenClassification if tagger else BertForSequenceClassification)(config)
+        state = {
+            f"bert.{k}": v
+            for k, v in self.bert.state_dict().items()
+            if not (tagger and k.startswith("pooler."))  # a tagger has no pooling layer
+        }
         state.update(
             {f"classifier.{k}": v for k, v in self.heads[name].classifier.state_dict().items()}
         )
         single.load_state_dict(state)
         parts = (single,) if tokenizer is None else (single, tokenizer)
         save_together(model_dir, *parts)
-
-
-class _WeightedLoss(nn.Module):
-    """The model with each task's loss scaled by its weight (for training only)."""
-
-    def __init__(self, model: MultiTaskModel, weights: Mapping[str, float]):
-        super().__init__()
-        self.model, self.weights = model, dict(weights)
-
-    def forward(self, *, task: str, **batch: Any) -> SequenceClassifierOutput:
-        out = self.model(task=task, **batch)
-        if out.loss is not None:
-            out.loss = out.loss * self.weights.get(task, 1.0)
-        return out
-
-
-def _pearson(predicted: np.ndarray, target: np.ndarray) -> float:
-    if predicted.size < 2 or predicted.std() == 0 or target.std() == 0:
-        return 0.0
-    return float(np.corrcoef(predicted, target)[0, 1])
-
-
-def finetune_multitask(
-    model_dir: str | os.PathLike,
-    tasks: Sequence[Task],
-    config: TrainingConfig | None = None,
-    batch_size: int = 32,
-    sampler: TaskSampler | None = None,
-    loss_weights: Mapping[str, float] | None = None,
-    max_length: int = 128,
-    valid_fraction: float = 0.2,
-    output_dir: str | os.PathLike | None = None,
-    model: MultiTaskModel | None = None,
-) -> TrainingResult:
-    """Fine-tune one encoder on every task at once; returns the run with per-task figures.
-
-    Each task's rows are split (seeded, ``valid_fraction`` held out) as
-    :func:`finetune_classifier` splits them. An epoch has as many steps as the
-    tasks have full batches together; each step trains on one batch of the
-    task ``sampler`` draws (default: proportional to the tasks' training
-    examples), a task drawn more often than its batches reshuffles and starts
-    over. With one task this is exactly :func:`finetune_classifier`'s run.
-    After every epoch the figures are ``"<task>/<metric>"`` for every metric of
-    each task and ``"macro_average"`` of each task's own ``metric``.
-
-    Args:
-        loss_weights: task name -> factor on its loss (default 1 for every task).
-        model: start from this model (its heads must be the tasks') instead of
-            ``model_dir``'s encoder with fresh heads drawn with ``config.seed``;
-            ``model_dir`` still gives the tokenizer.
-        output_dir: where to save the trained model and the tokenizer.
-    """
-    from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
-
-    config = config or TrainingConfig(epochs=3, lr=2e-5, warmup_ratio=0.1, max_grad_norm=1.0)
-    batch_size = _checks.positive_int("batch_size", batch_size)
-    sampler = sampler or proportional()
-    if not isinstance(sampler, TaskSampler):
-        raise TypeError(f"sampler must be a TaskSampler, got {type(sampler).__name__}")
-    tasks = list(tasks)
-    check_tasks(tasks)
-    if not all(isinstance(t, Task) for t in tasks):
-        raise TypeError("finetune_multitask trains on Task objects (texts and labels)")
-    weights = _loss_weights(loss_weights, [t.name for t in tasks])
-    if model is not None:
-        ours = {t.name: t.head for t in tasks}
-        if {n: (h.kind, h.num_labels) for n, h in model.task_heads.items()} != {
-            n: (h.kind, h.num_labels) for n, h in ours.items()
-        }:
-            raise ValueError("the model's heads are not those of the tasks")
-
-    tokenizer = WordPieceTokenizer.from_pretrained(model_dir)
-    splits = [_split(task, tokenizer, max_length, valid_fraction, config.seed) for task in tasks]
-    batches_per_task = []
-    for task, (train, *_) in zip(tasks, splits, strict=True):
-        if len(train) < batch_size:
-            raise ValueError(
-                f"task {task.name!r}: {len(train)} training examples do not fill one batch "
-                f"of {batch_size}"
-            )
-        batches_per_task.append(len(train) // batch_size)
-    sizes = [len(train) for train, *_ in splits]
-    steps = sum(batches_per_task)
-
-    def make(epoch: int):
-        rng = np.random.default_rng([config.seed, epoch])
-        orders = [rng.permutation(n) for n in sizes]
-        taken = [0] * len(tasks)
-        for t in sampler.draw(sizes, steps, config.seed, epoch, config.epochs):
-            if taken[t] == batches_per_task[t]:
-                orders[t], taken[t] = rng.permutation(sizes[t]), 0
-            rows = orders[t][taken[t] * batch_size : (taken[t] + 1) * batch_size]
-            taken[t] += 1
-            train, y_train = splits[t][0], splits[t][1]
-            yield {
-                **train.batch(torch.from_numpy(rows)),
-                "labels": y_train[rows],
-                "task": tasks[t].name,
-            }
-
-    fingerprint = content_hash(
-        [(t.name, s[0].input_ids, s[1]) for t, s in zip(tasks, splits, strict=True)],
-        repr(sampler),
-        weights,
-        batch_size,
-    )
-    data = EpochBatches(make, steps, fingerprint=fingerprint)
-    if model is None:
-        model = MultiTaskModel.from_pretrained(model_dir, tasks, seed=config.seed)
-    trained = model if all(w == 1.0 for w in weights.values()) else _WeightedLoss(model, weights)
-
-    def evaluate(_trained) -> dict[str, float]:
-        figures: dict[str, float] = {}
-        chosen = []
-        for task, (_, _, valid, y_valid) in zip(tasks, splits, strict=True):
-            predicted = _predict(model, valid, task.name, task.kind)
-            if task.kind == "regression":
-                figures[f"{task.name}/pearson"] = _pearson(predicted, y_valid)
-                figures[f"{task.name}/mse"] = float(np.mean((predicted - y_valid) ** 2))
-            else:
-                figures[f"{task.name}/accuracy"] = accuracy(predicted, y_valid)
-                figures[f"{task.name}/macro_f1"] = macro_f1(predicted, y_valid, task.num_labels)
-            chosen.append(figures[f"{task.name}/{task.metric}"])
-        figures["macro_average"] = float(np.mean(chosen))
-        return figures
-
-    result = train_and_measure(
-        trained,
-        config,
-        data,
-        evaluate,
-        measure_before=False,  # the heads are random: the figures before say nothing
-        details={
-            "tasks": [dataclasses.asdict(t.head) for t in tasks],
-            "sampler": dataclasses.asdict(sampler),
-            "batches_per_task": dict(zip([t.name for t in tasks], batches_per_task, strict=True)),
-        },
-    )
-    result.model = model
-    if output_dir is not None:
-        save_together(output_dir, model, tokenizer)
-    return result
-
-
-def _loss_weights(weights: Mapping[str, float] | None, names: list[str]) -> dict[str, float]:
-    weights = dict(weights or {})
-    unknown = sorted(set(weights) - set(names))
-    if unknown:
-        raise ValueError(f"loss_weights name no task: {unknown}; the tasks are {names}")
-    for name, value in weights.items():
-        if not isinstance(value, numbers.Real) or not value > 0 or not np.isfinite(value):
-            raise ValueError(f"the loss weight of task {name!r} must be above 0, got {value!r}")
-    return {name: float(weights.get(name, 1.0)) for name in names}
-
-
-def _split(task: Task, tokenizer, max_length: int, valid_fraction: float, seed: int):
-    """(train encodings, train targets tensor, valid encodings, valid targets array)."""
-    train_rows, valid_rows = seeded_split(len(task.texts), valid_fraction, seed)
-    if len(valid_rows) == 0:
-        raise ValueError(f"task {task.name!r}: too few examples to hold out a validation set")
-
-    def encode(rows):
-        pairs = None if task.text_pairs is None else [task.text_pairs[i] for i in rows]
-        return EncodedTexts(tokenizer, [task.texts[i] for i in rows], max_length, pairs)
-
-    dtype = torch.float32 if task.kind == "regression" else torch.int64
-    targets = torch.tensor(task.targets, dtype=dtype)
-    return (
-        encode(train_rows),
-        targets[torch.from_numpy(train_rows)],
-        encode(valid_rows),
-        targets[torch.from_numpy(valid_rows)].numpy(),
-    )
-
-
-def _predict(model: MultiTaskModel, encoded: EncodedTexts, task: str, kind: str) -> np.ndarray:
-    step = 64
-    batches = (
-        encoded.batch(torch.arange(start, min(start + step, len(encoded))))
-        for start in range(0, len(encoded), step)
-    )
-
-    def measure(model, batch):
-        logits = model(**batch, task=task).logits
-        out = logits.squeeze(-1) if kind == "regression" else logits.argmax(-1)
-        return out.float().cpu().numpy() if kind == "regression" else out.cpu().numpy()
-
-    return np.concatenate(evaluate_batches(model, batches, measure))

@@ -8,8 +8,9 @@ the part of ``g_i`` along ``g_j`` is removed,
 projected gradients. Gradients that agree (no negative dot product) are
 left alone, so the update is then the plain sum.
 
-This is the projection on flat gradient vectors; it is not yet wired into
-:func:`~ptm_fast.bert.finetune_multitask`, whose steps each train one task.
+This is the projection on flat gradient vectors;
+:func:`~ptm_fast.bert.finetune_multitask` with ``pcgrad=True`` applies it to
+the encoder's gradients at every step, one batch of every task.
 
 >>> import torch
 >>> update = pcgrad([torch.tensor([1.0, 0.0]), torch.tensor([-1.0, 1.0])])

@@ -53,15 +53,22 @@ def train_and_measure(
     measure_before: bool = True,
     tokens_in: Callable[[dict], int] | None = None,
     details: dict[str, Any] | None = None,
+    on_start: Callable[[Trainer], None] | None = None,
+    report: Callable[[Figures], None] | None = None,
 ) -> TrainingResult:
     """Measure ``model`` with ``evaluate``, train it with the :class:`Trainer`, measure again.
 
     ``evaluate`` also runs after every epoch (``result.evaluations``); the
-    figures after training are those of the last epoch.
+    figures after training are those of the last epoch. ``on_start`` sees the
+    Trainer before it trains (after any resume, so with the evaluations of the
+    epochs a checkpoint already holds); ``report`` shows each epoch's figures
+    (see :class:`Trainer`).
     """
     before = evaluate(model) if evaluate is not None and measure_before else None
     start = time.perf_counter()
-    trainer = Trainer(model, config, data, evaluate=evaluate, tokens_in=tokens_in)
+    trainer = Trainer(model, config, data, evaluate=evaluate, tokens_in=tokens_in, report=report)
+    if on_start is not None:
+        on_start(trainer)
     history = trainer.train()
     seconds = time.perf_counter() - start
     after = None

@@ -68,6 +68,10 @@ class TrainingConfig:
     # settings and data match this run and refuses otherwise; "force" resumes it
     # anyway (warning what differs); "never" starts afresh and replaces it.
     resume: str = "auto"
+    # DDP only: whether some parameters may get no gradient in a step (a
+    # multi-task model trains one head per step); None: as the model says, by
+    # its attribute ddp_find_unused_parameters.
+    ddp_find_unused_parameters: bool | None = None
 
     def __post_init__(self) -> None:
         """Check every setting, naming it, before any training starts."""
@@ -102,6 +106,13 @@ class TrainingConfig:
         self.log_every = _checks.positive_int("log_every", self.log_every)
         if self.checkpoint_dir is not None:
             self.checkpoint_dir = _checks.path(self.checkpoint_dir, "checkpoint_dir")
+        if self.ddp_find_unused_parameters is not None and not isinstance(
+            self.ddp_find_unused_parameters, bool
+        ):
+            raise TypeError(
+                "ddp_find_unused_parameters must be True, False or None, "
+                f"got {self.ddp_find_unused_parameters!r}"
+            )
 
 
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
@@ -163,10 +174,16 @@ class Distributed:
         if size % self.world:
             raise ValueError(f"a global batch of {size} does not split over {self.world} processes")
         part = size // self.world
-        return {
-            k: v[self.rank * part : (self.rank + 1) * part] if isinstance(v, torch.Tensor) else v
-            for k, v in batch.items()
-        }
+        return _slice_rows(batch, self.rank * part, (self.rank + 1) * part)
+
+
+def _slice_rows(batch, start: int, end: int):
+    """Rows ``start:end`` of every tensor in ``batch``, nested dicts (a batch per task) included."""
+    if isinstance(batch, torch.Tensor):
+        return batch[start:end]
+    if isinstance(batch, dict):
+        return {k: _slice_rows(v, start, end) for k, v in batch.items()}
+    return batch
 
 
 def _close_process_group() -> None:
@@ -187,6 +204,7 @@ class Trainer:
         evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
         device: str | torch.device | None = None,
         tokens_in: Callable[[Batch], int] | None = None,
+        report: Callable[[dict[str, float]], None] | None = None,
     ):
         """
         Args:
@@ -196,6 +214,8 @@ class Trainer:
                 printed and kept in ``self.evaluations``.
             tokens_in: counts a batch's tokens for the throughput figure (default:
                 the sum of ``attention_mask``, else the size of ``input_ids``).
+            report: shows an epoch's figures (with its ``"epoch"``); default: one
+                ``evaluation:`` line on stdout.
         """
         if not isinstance(data, EpochBatches):
             raise TypeError(
@@ -212,6 +232,7 @@ class Trainer:
         self.wrapped: nn.Module = self.model  # the DDP wrapper while train() runs
         self.data, self.steps_per_epoch, self.evaluate = data, len(data), evaluate
         self.tokens_in = tokens_in or _count_tokens
+        self.report = report or _print_figures
         self.total_steps = config.epochs * self.steps_per_epoch // config.grad_accum_steps
         if config.max_steps is not None:
             self.total_steps = min(self.total_steps, config.max_steps)
@@ -332,22 +353,18 @@ class Trainer:
 
     # --- the loop ----------------------------------------------------------
 
-    def _forward_loss(self, batch: Batch) -> torch.Tensor:
-        # Entries that are not tensors (a multi-task batch's task name) go as they are.
-        batch = {
-            k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v
-            for k, v in batch.items()
-        }
+    def _forward(self, batch: Batch):
+        """The model's output on ``batch``; it must carry a loss."""
         autocast = (
             torch.autocast(self.device.type, dtype=torch.bfloat16)
             if self.use_bf16
             else contextlib.nullcontext()
         )
         with autocast:
-            loss = self.wrapped(**batch).loss
-        if loss is None:
+            out = self.wrapped(**_to_device(batch, self.device))
+        if getattr(out, "loss", None) is None:
             raise ValueError("the model returned no loss: does the batch carry the labels?")
-        return loss
+        return out
 
     def train(self) -> list[dict[str, float]]:
         """Run the remaining epochs; returns the loss history."""
@@ -356,7 +373,12 @@ class Trainer:
         self.model.train()
         if self.dist.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.wrapped = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            unused = self.config.ddp_find_unused_parameters
+            if unused is None:
+                unused = bool(getattr(self.model, "ddp_find_unused_parameters", False))
+            self.wrapped = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=ids, find_unused_parameters=unused
+            )
         try:
             while self.epoch < self.config.epochs:
                 if not self._train_epoch():
@@ -383,6 +405,7 @@ class Trainer:
             bar = Progress(self.steps_per_epoch, description, unit="batches")
             bar.done = self.batch_in_epoch
         running, tokens, seen = 0.0, 0, 0  # for the progress bar: this run's part of the epoch
+        per_task = TaskLosses()  # the bar's running loss of each task, when batches name one
         step_loss = 0.0  # summed over the micro-batches of the current optimizer step
         start = time.perf_counter()
         for index, batch in enumerate(self.data(self.epoch)):
@@ -396,8 +419,10 @@ class Trainer:
             if self.dist.world > 1 and not final_micro:
                 sync = self.wrapped.no_sync()  # gradients meet only at the optimizer step
             with sync:
-                loss = self._forward_loss(local)
+                out = self._forward(local)
+                loss = out.loss
                 (loss / accum).backward()
+            per_task.add(batch, out)
             running += loss.item()
             step_loss += loss.item()
             seen += 1
@@ -416,7 +441,13 @@ class Trainer:
                     self.save_checkpoint()
             if bar is not None:
                 rate = f"{tokens / max(time.perf_counter() - start, 1e-9):,.0f}"
-                bar.update(1, loss=running / seen, lr=self.scheduler.get_last_lr()[0], tok_s=rate)
+                bar.update(
+                    1,
+                    loss=running / seen,
+                    **per_task.figures(),
+                    lr=self.scheduler.get_last_lr()[0],
+                    tok_s=rate,
+                )
         if bar is not None:
             bar.close()
         completed = self.batch_in_epoch >= self.steps_per_epoch
@@ -426,10 +457,7 @@ class Trainer:
                 figures = {"epoch": self.epoch + 1, **self.evaluate(self.model)}
             self.model.train()
             self.evaluations.append(figures)
-            shown = ", ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
-            )
-            print(f"  evaluation: {shown}", flush=True)
+            self.report(figures)
         return completed
 
     def _optimizer_step(self) -> None:
@@ -443,16 +471,76 @@ class Trainer:
 
 # Settings that change how a run is watched or saved, not what it computes.
 _FREE_ON_RESUME = frozenset(
-    {"checkpoint_dir", "checkpoint_every", "log_every", "progress", "resume"}
+    {
+        "checkpoint_dir",
+        "checkpoint_every",
+        "log_every",
+        "progress",
+        "resume",
+        "ddp_find_unused_parameters",
+    }
 )
 
 
+def _print_figures(figures: dict[str, float]) -> None:
+    shown = ", ".join(
+        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
+    )
+    print(f"  evaluation: {shown}", flush=True)
+
+
+class TaskLosses:
+    """The running loss of each task, for the progress bar of a multi-task epoch.
+
+    A batch names its task with a ``"task"`` string; a step over several
+    tasks at once (PCGrad) has a model output with ``task_losses``, a dict of
+    task name -> loss.
+    """
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, batch: Batch, out) -> None:
+        losses = getattr(out, "task_losses", None)
+        if losses is None and isinstance(batch.get("task"), str):
+            losses = {batch["task"]: out.loss}
+        for name, loss in (losses or {}).items():
+            value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+            self.sums[name] = self.sums.get(name, 0.0) + value
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+    def means(self) -> dict[str, float]:
+        """Each task's mean loss so far, by task name."""
+        return {name: self.sums[name] / self.counts[name] for name in sorted(self.sums)}
+
+    def figures(self) -> dict[str, str]:
+        """The bar's field: ``{"by_task": "a=0.52,b=1.1"}``; none before any task was seen."""
+        if not self.sums:
+            return {}
+        return {"by_task": ",".join(f"{k}={v:.3g}" for k, v in self.means().items())}
+
+
+def _to_device(batch, device: torch.device):
+    """Every tensor of ``batch`` on ``device``; other entries (a task's name) as they are."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
 def _rows_in(batch: Batch) -> int:
+    """Rows of the batch: of its first tensor, or summed over its tasks' batches."""
     tensors = [v for v in batch.values() if isinstance(v, torch.Tensor)]
-    return int(tensors[0].shape[0]) if tensors else 0
+    if tensors:
+        return int(tensors[0].shape[0])
+    return sum(_rows_in(v) for v in batch.values() if isinstance(v, dict))
 
 
 def _count_tokens(batch: Batch) -> int:
     if "attention_mask" in batch:
         return int(batch["attention_mask"].sum())
-    return int(batch["input_ids"].numel()) if "input_ids" in batch else 0
+    if "input_ids" in batch:
+        return int(batch["input_ids"].numel())
+    return sum(_count_tokens(v) for v in batch.values() if isinstance(v, dict))

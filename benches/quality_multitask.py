@@ -1,0 +1,254 @@
+"""Multi-task fine-tuning quality on real data: one MiniLM encoder, four tasks.
+
+The tasks (each split 80/20, seeded; training capped at --cap examples):
+
+- ``sentiment``: Rotten Tomatoes snippets, fresh vs rotten;
+- ``topic``: BBC news, 5 topics;
+- ``party``: the 2016 US presidential debates, each statement by party
+  (Democratic, Republican, Moderator);
+- ``plot``: Rotten Tomatoes plot summaries vs reviews.
+
+Three comparisons, every one at an equal step budget (each training example
+seen --epochs times):
+
+1. four single-task models, one per task;
+2. one joint model on all four (proportional sampling, the same steps in all);
+3. transfer: with 10% of the debates' training labels, the raw pretrained
+   encoder against an encoder first trained jointly on the other three tasks.
+
+    python benches/quality_multitask.py [--seeds 0 1 2] [--results benches/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ptm_fast import assets
+from ptm_fast.bert import Task, finetune_multitask
+from ptm_fast.tokenizers import WordPieceTokenizer
+from ptm_fast.training import TrainingConfig, proportional
+
+TASKS = ("sentiment", "topic", "party", "plot")
+
+
+def real_tasks(cap: int, seed: int) -> dict[str, tuple[Task, Task]]:
+    """(training task, held-out task) by name, from the real data, split 80/20 with ``seed``."""
+    rng = np.random.default_rng(seed)
+    reviews = [(c, t) for c, t in assets.rotten_tomatoes() if c in ("fresh", "rotten")]
+    plots = [("plot", t) for c, t in assets.rotten_tomatoes() if c == "plot"]
+    order = rng.permutation(len(reviews))
+    # The sentiment task and the plot task's reviews are disjoint draws of the reviews.
+    sentiment = [reviews[i] for i in order[: round(cap / 0.8)]]
+    other_reviews = [("review", reviews[i][1]) for i in order[round(cap / 0.8) :]]
+    total = round(cap / 0.8)
+    plots = plots[: total // 2]  # at least half reviews
+    plot_vs_review = plots + other_reviews[: total - len(plots)]
+    debates = [(row["party"], row["statement"]) for row in assets.presidential_debates()]
+    sources = {
+        "sentiment": sentiment,
+        "topic": assets.bbc_news(),
+        "party": debates,
+        "plot": plot_vs_review,
+    }
+    out = {}
+    for name in TASKS:
+        rows = sources[name]
+        rows = [rows[i] for i in rng.permutation(len(rows))]
+        held = round(0.2 * len(rows))
+        valid, train = rows[:held], rows[held:][:cap]
+        out[name] = tuple(
+            Task(name, "sequence_classification", [t for _, t in part], [c for c, _ in part])
+            for part in (train, valid)
+        )
+    return out
+
+
+def subsample(task: Task, fraction: float, seed: int) -> Task:
+    """A seeded ``fraction`` of a task's examples, each class kept."""
+    rng = np.random.default_rng([seed, 10])
+    keep = rng.permutation(len(task.texts))[
+        : max(task.num_labels * 4, round(fraction * len(task.texts)))
+    ]
+    keep = sorted(keep.tolist())
+    return Task(
+        task.name,
+        task.kind,
+        [task.texts[i] for i in keep],
+        [task.labels[i] for i in keep],
+        num_labels=task.num_labels,
+    )
+
+
+def run(model_dir, tasks, valid, args, seed, epochs=None, batch_size=None):
+    config = TrainingConfig(
+        epochs=epochs or args.epochs, lr=args.lr, warmup_ratio=0.1, seed=seed, progress=False
+    )
+    torch.manual_seed(seed)
+    return finetune_multitask(
+        model_dir,
+        tasks,
+        config=config,
+        batch_size=batch_size or args.batch_size,
+        sampler=proportional(),
+        max_length=args.max_length,
+        eval_tasks=valid,
+    )
+
+
+def accuracy_of(result, name: str) -> float:
+    return result.evaluations[-1][f"{name}/accuracy"]
+
+
+def one_seed(args, seed: int) -> dict[str, float]:
+    data = real_tasks(args.cap, seed)
+    minilm = assets.minilm_dir()
+    figures: dict[str, float] = {}
+    for name in TASKS:
+        train, valid = data[name]
+        result = run(minilm, [train], [valid], args, seed)
+        figures[f"single/{name}"] = accuracy_of(result, name)
+        figures[f"single/{name}/seconds"] = result.seconds
+        figures[f"single/{name}/steps"] = result.steps
+        print(f"seed {seed} single {name}: {figures[f'single/{name}']:.4f} "
+              f"({result.steps} steps, {result.seconds:.0f} s)", flush=True)  # fmt: skip
+    joint = run(minilm, [data[n][0] for n in TASKS], [data[n][1] for n in TASKS], args, seed)
+    for name in TASKS:
+        figures[f"joint/{name}"] = accuracy_of(joint, name)
+    figures["joint/seconds"], figures["joint/steps"] = joint.seconds, joint.steps
+    print(f"seed {seed} joint: " + ", ".join(f"{n} {figures[f'joint/{n}']:.4f}" for n in TASKS)
+          + f" ({joint.steps} steps, {joint.seconds:.0f} s)", flush=True)  # fmt: skip
+
+    others = [n for n in TASKS if n != "party"]
+    three = run(minilm, [data[n][0] for n in others], [data[n][1] for n in others], args, seed)
+    few = subsample(data["party"][0], args.transfer_fraction, seed)
+    figures["transfer/examples"] = len(few.texts)
+    figures["transfer/three_seconds"] = three.seconds
+    with tempfile.TemporaryDirectory() as folder:
+        three.model.bert.save_pretrained(folder)
+        WordPieceTokenizer.from_pretrained(minilm).save_pretrained(folder)
+        for label, start in (("raw", minilm), ("three", Path(folder))):
+            batch = min(16, len(few.texts))
+            result = run(start, [few], [data["party"][1]], args, seed,
+                         epochs=args.transfer_epochs, batch_size=batch)  # fmt: skip
+            figures[f"transfer/{label}"] = accuracy_of(result, "party")
+            figures[f"transfer/{label}/seconds"] = result.seconds
+    print(f"seed {seed} transfer ({len(few.texts)} debate labels): raw "
+          f"{figures['transfer/raw']:.4f}, after the other three {figures['transfer/three']:.4f}",
+          flush=True)  # fmt: skip
+    return figures
+
+
+def table(all_figures: list[dict[str, float]], args, sizes: dict[str, tuple[int, int]]) -> str:
+    def mean(key):
+        return float(np.mean([f[key] for f in all_figures]))
+
+    def spread(key):
+        values = [f[key] for f in all_figures]
+        text = f"{np.mean(values):.4f}"
+        return text if len(values) == 1 else f"{text} ± {np.std(values):.4f}"
+
+    seeds = ", ".join(str(s) for s in args.seeds)
+    lines = [
+        f"## Multi-task fine-tuning ({date.today()}, {platform.machine()}, "
+        f"{torch.get_num_threads()} threads, seeds {seeds})",
+        "",
+        "all-MiniLM-L6-v2, held-out accuracy (80/20 seeded splits, training capped at "
+        f"{args.cap} per task), {args.epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
+        f"max_length {args.max_length}; the joint model draws tasks in proportion to their "
+        "sizes, so it takes the same steps as the four single-task models together.",
+        "",
+        "| task | train / held out | single-task | joint | joint - single |",
+        "|---|---|---|---|---|",
+    ]
+    for name in TASKS:
+        single, joint = mean(f"single/{name}"), mean(f"joint/{name}")
+        n_train, n_valid = sizes[name]
+        lines.append(
+            f"| {name} | {n_train} / {n_valid} | {spread(f'single/{name}')} "
+            f"| {spread(f'joint/{name}')} | {100 * (joint - single):+.1f} pts |"
+        )
+    single_macro = np.mean([mean(f"single/{n}") for n in TASKS])
+    joint_macro = np.mean([mean(f"joint/{n}") for n in TASKS])
+    single_seconds = sum(mean(f"single/{n}/seconds") for n in TASKS)
+    single_steps = sum(mean(f"single/{n}/steps") for n in TASKS)
+    lines += [
+        f"| **macro average** | | {single_macro:.4f} | {joint_macro:.4f} "
+        f"| {100 * (joint_macro - single_macro):+.1f} pts |",
+        "",
+        f"Steps and wall time: four single-task models {single_steps:.0f} steps, "
+        f"{single_seconds / 60:.1f} min together; joint {mean('joint/steps'):.0f} steps, "
+        f"{mean('joint/seconds') / 60:.1f} min (evaluations included).",
+        "",
+        f"Transfer to the debates with {mean('transfer/examples'):.0f} training labels "
+        f"({100 * args.transfer_fraction:.0f}%), {args.transfer_epochs} epochs, batch 16, "
+        "held-out accuracy on the same debates split:",
+        "",
+        "| start | party accuracy | wall time |",
+        "|---|---|---|",
+        f"| raw pretrained MiniLM | {spread('transfer/raw')} "
+        f"| {mean('transfer/raw/seconds'):.0f} s |",
+        f"| after joint training on sentiment, topic, plot "
+        f"({mean('transfer/three_seconds') / 60:.1f} min) | {spread('transfer/three')} "
+        f"| {mean('transfer/three/seconds'):.0f} s |",
+        "",
+        f"Transfer gain: {100 * (mean('transfer/three') - mean('transfer/raw')):+.1f} pts.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--cap", type=int, default=2000, help="training examples per task")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=5e-5)
+    parser.add_argument("--max-length", type=int, default=64)
+    parser.add_argument("--transfer-fraction", type=float, default=0.1)
+    parser.add_argument("--transfer-epochs", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--results", type=Path, default=None, help="append the table here")
+    parser.add_argument("--figures", type=Path, default=None,
+                        help="JSON lines: each seed's figures are appended here as it ends, "
+                             "and seeds already there are not run again")  # fmt: skip
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    start = time.perf_counter()
+    done = {}
+    if args.figures and args.figures.is_file():
+        for line in args.figures.read_text().splitlines():
+            entry = json.loads(line)
+            done[entry["seed"]] = entry["figures"]
+    all_figures = []
+    for seed in args.seeds:
+        if seed not in done:
+            done[seed] = one_seed(args, seed)
+            if args.figures:
+                with args.figures.open("a") as out:
+                    out.write(json.dumps({"seed": seed, "figures": done[seed]}) + "\n")
+        all_figures.append(done[seed])
+    data = real_tasks(args.cap, args.seeds[0])
+    sizes = {n: (len(data[n][0].texts), len(data[n][1].texts)) for n in TASKS}
+    text = table(all_figures, args, sizes)
+    text += f"\nWhole run: {(time.perf_counter() - start) / 60:.1f} min.\n"
+    print(text)
+    if args.results:
+        with args.results.open("a", encoding="utf-8") as out:
+            out.write("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
