@@ -162,8 +162,9 @@ def table(all_figures: list[dict[str, float]], args, sizes: dict[str, tuple[int,
         f"## Multi-task fine-tuning ({date.today()}, {platform.machine()}, "
         f"{torch.get_num_threads()} threads, seeds {seeds})",
         "",
-        "all-MiniLM-L6-v2, held-out accuracy (80/20 seeded splits, training capped at "
-        f"{args.cap} per task), {args.epochs} epoch(s), batch {args.batch_size}, lr {args.lr}, "
+        "all-MiniLM-L6-v2, held-out accuracy after the last epoch (80/20 seeded splits, "
+        f"training capped at {args.cap} per task), {args.epochs} epoch(s), "
+        f"batch {args.batch_size}, lr {args.lr}, "
         f"max_length {args.max_length}; the joint model draws tasks in proportion to their "
         "sizes, so it takes the same steps as the four single-task models together.",
         "",
