@@ -5,9 +5,15 @@
   forgetting), as a table and as JSON.
 - ``memory.py`` — :class:`ReplayMemory`: a fixed-size, seeded memory of past
   examples (reservoir or class-balanced), for replay.
+- ``agem.py`` — :func:`agem_project`: a gradient projected so it does not
+  raise the replay memory's loss (A-GEM).
+- ``ewc.py`` — :class:`OnlineEWC`: the Fisher-weighted pull towards earlier
+  tasks' weights (online EWC).
+- ``lwf.py`` — :func:`distillation_loss`: Learning without Forgetting's
+  softened KL from the previous model's answers.
 
-The trainer and its strategies (naive, joint, replay, EWC, LwF, A-GEM) are
-not built yet. This package imports numpy only.
+The trainer that runs a sequence of tasks with these strategies is not built
+yet. Importing this package imports numpy only; the last three need torch.
 """
 
 from ptm_fast.continual.memory import ReplayMemory
