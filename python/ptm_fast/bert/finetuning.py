@@ -45,22 +45,26 @@ class EncodedTexts:
         pairs: Sequence[str] | None = None,
     ):
         pairs = None if pairs is None else list(pairs)  # the second segment of each text
-        arrays = tokenizer.encode_batch_numpy(list(texts), pairs=pairs, max_length=max_length)
-        self.input_ids = torch.from_numpy(np.asarray(arrays["input_ids"], dtype=np.int64))
-        self.token_type_ids = torch.from_numpy(np.asarray(arrays["token_type_ids"], dtype=np.int64))
-        self.attention_mask = torch.from_numpy(np.asarray(arrays["attention_mask"], dtype=np.int64))
+        self._keep(tokenizer.encode_batch_numpy(list(texts), pairs=pairs, max_length=max_length))
+
+    def _keep(self, arrays) -> None:
+        """The encoder's three input arrays, as int64 tensors."""
+        for key in ("input_ids", "token_type_ids", "attention_mask"):
+            setattr(self, key, torch.from_numpy(np.asarray(arrays[key], dtype=np.int64)))
 
     def __len__(self) -> int:
         return self.input_ids.shape[0]
 
+    def _rows(self, rows) -> dict[str, torch.Tensor]:
+        return {
+            "input_ids": self.input_ids[rows],
+            "token_type_ids": self.token_type_ids[rows],
+            "attention_mask": self.attention_mask[rows],
+        }
+
     def batch(self, rows) -> dict[str, torch.Tensor]:
-        return trim_to_longest(
-            {
-                "input_ids": self.input_ids[rows],
-                "token_type_ids": self.token_type_ids[rows],
-                "attention_mask": self.attention_mask[rows],
-            }
-        )
+        """The rows' inputs, cut to their longest row."""
+        return trim_to_longest(self._rows(rows))
 
 
 def predict(model, encoded: EncodedTexts, batch_size: int = 64) -> np.ndarray:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ptm_fast.training.data import trim_to_longest
+from ptm_fast.bert.finetuning import EncodedTexts
 
 IGNORED = -100  # the label of positions the loss and the figures skip
 
@@ -56,7 +56,7 @@ def first_token_labels(
     return out
 
 
-class EncodedTags:
+class EncodedTags(EncodedTexts):
     """Tagged texts encoded once into fixed-width arrays with a label per token position."""
 
     def __init__(
@@ -75,9 +75,7 @@ class EncodedTags:
             return_offsets_mapping=True,
             return_tensors="np",
         )
-        self.input_ids = torch.from_numpy(np.asarray(arrays["input_ids"], dtype=np.int64))
-        self.token_type_ids = torch.from_numpy(np.asarray(arrays["token_type_ids"], dtype=np.int64))
-        self.attention_mask = torch.from_numpy(np.asarray(arrays["attention_mask"], dtype=np.int64))
+        self._keep(arrays)
         offsets = np.asarray(arrays["offset_mapping"])
         self.labels = torch.from_numpy(
             np.stack(
@@ -87,16 +85,5 @@ class EncodedTags:
             else np.zeros((0, max_length), dtype=np.int64)
         )
 
-    def __len__(self) -> int:
-        return self.input_ids.shape[0]
-
-    def batch(self, rows) -> dict[str, torch.Tensor]:
-        """The rows' inputs and token labels, cut to their longest row."""
-        return trim_to_longest(
-            {
-                "input_ids": self.input_ids[rows],
-                "token_type_ids": self.token_type_ids[rows],
-                "attention_mask": self.attention_mask[rows],
-                "labels": self.labels[rows],
-            }
-        )
+    def _rows(self, rows) -> dict[str, torch.Tensor]:
+        return {**super()._rows(rows), "labels": self.labels[rows]}
