@@ -28,6 +28,7 @@ import tempfile
 import time
 import warnings
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -89,10 +90,11 @@ def subsample(task: Task, fraction: float, seed: int) -> Task:
     )
 
 
-def run(model_dir, tasks, valid, args, seed, epochs=None, batch_size=None):
+def run(model_dir, tasks, valid, args, seed, epochs=None, batch_size=None, lr=None):
     config = TrainingConfig(
-        epochs=epochs or args.epochs, lr=args.lr, warmup_ratio=0.1, seed=seed, progress=False
-    )
+        epochs=epochs or args.epochs, lr=lr or args.lr, warmup_ratio=0.1, seed=seed,
+        progress=False,
+    )  # fmt: skip
     torch.manual_seed(seed)
     return finetune_multitask(
         model_dir,
@@ -113,6 +115,13 @@ def one_seed(args, seed: int) -> dict[str, float]:
     data = real_tasks(args.cap, seed)
     minilm = assets.minilm_dir()
     figures: dict[str, float] = {}
+    if not args.transfer_only:
+        single_and_joint(args, seed, data, minilm, figures)
+    transfer(args, seed, data, minilm, figures)
+    return figures
+
+
+def single_and_joint(args, seed: int, data, minilm, figures: dict[str, float]) -> None:
     for name in TASKS:
         train, valid = data[name]
         result = run(minilm, [train], [valid], args, seed)
@@ -128,34 +137,56 @@ def one_seed(args, seed: int) -> dict[str, float]:
     print(f"seed {seed} joint: " + ", ".join(f"{n} {figures[f'joint/{n}']:.4f}" for n in TASKS)
           + f" ({joint.steps} steps, {joint.seconds:.0f} s)", flush=True)  # fmt: skip
 
+
+def three_task_encoder(args, seed: int, data, minilm, folder: Path) -> float:
+    """Train the encoder on the three other tasks into ``folder``; its wall time.
+
+    With --three-dir the folder is kept, and one a run of this seed left there is reused
+    (its training time read back), since it takes most of the transfer's time.
+    """
+    timing = folder / "three_seconds.json"
+    if timing.is_file():
+        return json.loads(timing.read_text())["seconds"]
     others = [n for n in TASKS if n != "party"]
     three = run(minilm, [data[n][0] for n in others], [data[n][1] for n in others], args, seed)
+    three.model.bert.save_pretrained(folder)
+    WordPieceTokenizer.from_pretrained(minilm).save_pretrained(folder)
+    timing.write_text(json.dumps({"seconds": three.seconds}))
+    return three.seconds
+
+
+def transfer(args, seed: int, data, minilm, figures: dict[str, float]) -> None:
     few = subsample(data["party"][0], args.transfer_fraction, seed)
     figures["transfer/examples"] = len(few.texts)
-    figures["transfer/three_seconds"] = three.seconds
-    with tempfile.TemporaryDirectory() as folder:
-        three.model.bert.save_pretrained(folder)
-        WordPieceTokenizer.from_pretrained(minilm).save_pretrained(folder)
-        for label, start in (("raw", minilm), ("three", Path(folder))):
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.three_dir) / f"seed-{seed}" if args.three_dir else Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        figures["transfer/three_seconds"] = three_task_encoder(args, seed, data, minilm, folder)
+        for label, start in (("raw", minilm), ("three", folder)):
             batch = min(16, len(few.texts))
             result = run(start, [few], [data["party"][1]], args, seed,
-                         epochs=args.transfer_epochs, batch_size=batch)  # fmt: skip
+                         epochs=args.transfer_epochs, batch_size=batch,
+                         lr=args.transfer_lr)  # fmt: skip
             figures[f"transfer/{label}"] = accuracy_of(result, "party")
             figures[f"transfer/{label}/seconds"] = result.seconds
     print(f"seed {seed} transfer ({len(few.texts)} debate labels): raw "
           f"{figures['transfer/raw']:.4f}, after the other three {figures['transfer/three']:.4f}",
           flush=True)  # fmt: skip
-    return figures
+
+
+def _mean(all_figures: list[dict[str, float]], key: str) -> float:
+    return float(np.mean([f[key] for f in all_figures]))
+
+
+def _spread(all_figures: list[dict[str, float]], key: str) -> str:
+    """The mean over seeds, with the standard deviation when there are several."""
+    values = [f[key] for f in all_figures]
+    text = f"{np.mean(values):.4f}"
+    return text if len(values) == 1 else f"{text} ± {np.std(values):.4f}"
 
 
 def table(all_figures: list[dict[str, float]], args, sizes: dict[str, tuple[int, int]]) -> str:
-    def mean(key):
-        return float(np.mean([f[key] for f in all_figures]))
-
-    def spread(key):
-        values = [f[key] for f in all_figures]
-        text = f"{np.mean(values):.4f}"
-        return text if len(values) == 1 else f"{text} ± {np.std(values):.4f}"
+    mean, spread = partial(_mean, all_figures), partial(_spread, all_figures)
 
     seeds = ", ".join(str(s) for s in args.seeds)
     lines = [
@@ -190,8 +221,18 @@ def table(all_figures: list[dict[str, float]], args, sizes: dict[str, tuple[int,
         f"{single_seconds / 60:.1f} min together; joint {mean('joint/steps'):.0f} steps, "
         f"{mean('joint/seconds') / 60:.1f} min (evaluations included).",
         "",
+        transfer_table(all_figures, args),
+    ]
+    return "\n".join(lines)
+
+
+def transfer_table(all_figures: list[dict[str, float]], args) -> str:
+    mean, spread = partial(_mean, all_figures), partial(_spread, all_figures)
+
+    lr = args.transfer_lr or args.lr
+    lines = [
         f"Transfer to the debates with {mean('transfer/examples'):.0f} training labels "
-        f"({100 * args.transfer_fraction:.0f}%), {args.transfer_epochs} epochs, batch 16, "
+        f"({100 * args.transfer_fraction:.0f}%), {args.transfer_epochs} epochs, batch 16, lr {lr}, "
         "held-out accuracy on the same debates split:",
         "",
         "| start | party accuracy | wall time |",
@@ -218,6 +259,13 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--transfer-fraction", type=float, default=0.1)
     parser.add_argument("--transfer-epochs", type=int, default=8)
+    parser.add_argument("--transfer-lr", type=float, default=None, help="default: --lr")
+    parser.add_argument(
+        "--transfer-only",
+        action="store_true",
+        help="only the transfer comparison (no single-task or joint table)",
+    )
+    parser.add_argument("--three-dir", help="keep (and reuse) the three-task encoder here")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--results", type=Path, default=None, help="append the table here")
     parser.add_argument("--figures", type=Path, default=None,
@@ -243,7 +291,10 @@ def main() -> None:
         all_figures.append(done[seed])
     data = real_tasks(args.cap, args.seeds[0])
     sizes = {n: (len(data[n][0].texts), len(data[n][1].texts)) for n in TASKS}
-    text = table(all_figures, args, sizes)
+    text = (
+        transfer_table(all_figures, args) if args.transfer_only
+        else table(all_figures, args, sizes)
+    )  # fmt: skip
     text += f"\nWhole run: {(time.perf_counter() - start) / 60:.1f} min.\n"
     print(text)
     if args.results:

@@ -1,7 +1,8 @@
 """The ``ptm`` command line.
 
 ``ptm demo`` (the default) runs the main job on built-in data;
-``ptm bert finetune``, ``ptm bert multitask`` and ``ptm bert pretrain`` train BERT models;
+``ptm bert finetune``, ``ptm bert multitask``, ``ptm bert continual`` and
+``ptm bert pretrain`` train BERT models;
 ``ptm gpt pretrain`` and ``ptm gpt generate`` train and use a GPT;
 ``ptm count-words`` counts the words of a file.
 """
@@ -18,7 +19,9 @@ POSITIVE = int_option(minimum=1)
 NON_NEGATIVE = int_option(minimum=0)
 
 
-def _add_training_options(parser: argparse.ArgumentParser, lr: float, epochs: int) -> None:
+def _add_training_options(
+    parser: argparse.ArgumentParser, lr: float, epochs: int, checkpoints: bool = True
+) -> None:
     parser.add_argument("--epochs", type=POSITIVE, default=epochs, help=f"default {epochs}")
     parser.add_argument("--batch-size", type=POSITIVE, default=32, help="default 32")
     parser.add_argument(
@@ -27,6 +30,9 @@ def _add_training_options(parser: argparse.ArgumentParser, lr: float, epochs: in
     parser.add_argument("--max-length", type=POSITIVE, default=128, help="tokens per example (128)")
     parser.add_argument("--max-steps", type=POSITIVE, help="stop after this many optimizer steps")
     parser.add_argument("--seed", type=NON_NEGATIVE, default=0)
+    if not checkpoints:  # the command keeps its checkpoints in --output
+        parser.add_argument("--output", help="save the trained model (and checkpoints) here")
+        return
     parser.add_argument("--checkpoint-dir", help="save and resume training state here")
     parser.add_argument(
         "--resume",
@@ -102,6 +108,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="the figure that picks the epoch kept (default macro_average; e.g. reviews/macro_f1)",
     )  # fmt: skip
     _add_training_options(multitask, lr=2e-5, epochs=3)
+
+    continual = bert.add_parser(
+        "continual",
+        help="fine-tune one BERT on tasks one after another, without forgetting",
+        description="Train the tasks in the order given with a continual-learning strategy. "
+        "After each task every task is scored; the accuracy matrix, average accuracy, "
+        "forgetting and backward transfer are printed, and with --output saved as "
+        "scores.json and scores.png beside a folder per finished task, from which a run "
+        "started again with the same options resumes.",
+        epilog="example: ptm bert continual --model all-MiniLM-L6-v2/ "
+        "--task reviews=reviews.csv:text:label --task topics=news.tsv:body:topic "
+        "--strategy replay --memory 200 --output run/",
+    )
+    continual.add_argument("--model", required=True, help="HF-format BERT folder")
+    continual.add_argument(
+        "--task", action="append", required=True, metavar="NAME=FILE:TEXT_COL:LABEL_COL",
+        help="a classification task from a CSV, TSV or JSON-lines file; repeat, in training order",
+    )  # fmt: skip
+    continual.add_argument(
+        "--strategy", default="naive", choices=("naive", "joint", "replay", "ewc", "lwf", "agem"),
+        help="naive (default), joint (all at once: the upper bound), replay, ewc, lwf or agem",
+    )  # fmt: skip
+    continual.add_argument(
+        "--scenario", default="task_incremental",
+        choices=("task_incremental", "class_incremental"),
+        help="a head per task (default), or one head whose classes grow (task not known)",
+    )  # fmt: skip
+    continual.add_argument(
+        "--memory", type=POSITIVE, help="replay memory size in examples (replay and agem)"
+    )
+    continual.add_argument(
+        "--memory-policy", default="class_balanced", choices=("class_balanced", "reservoir")
+    )
+    continual.add_argument(
+        "--ewc-strength", type=number_option(above=0.0), default=100.0,
+        help="EWC's lambda over a Fisher scaled to mean 1 (default 100)",
+    )  # fmt: skip
+    continual.add_argument(
+        "--lwf-alpha", type=number_option(low=0.0), default=1.0,
+        help="weight of LwF's distillation (default 1)",
+    )  # fmt: skip
+    continual.add_argument("--valid-fraction", type=number_option(0.0, 1.0), default=0.2)
+    _add_training_options(continual, lr=5e-5, epochs=2, checkpoints=False)
 
     pretrain = bert.add_parser("pretrain", help="pretrain a small BERT from scratch (MLM + NSP)")
     pretrain.add_argument(
@@ -326,6 +375,40 @@ def run_multitask(args) -> int:
     return 0
 
 
+def run_continual(args) -> int:
+    from ptm_fast.continual.trainer import ContinualTrainer
+    from ptm_fast.training.trainer import TrainingConfig
+
+    tasks = [parse_task(spec) for spec in args.task]
+    for task in tasks:
+        print(f"task {task.name}: {len(task.texts)} examples, {task.num_labels} labels")
+    config = TrainingConfig(
+        epochs=args.epochs, lr=args.lr, max_steps=args.max_steps, seed=args.seed,
+        warmup_ratio=0.1, max_grad_norm=1.0,
+    )  # fmt: skip
+    trainer = ContinualTrainer(
+        args.model,
+        tasks,
+        args.strategy,
+        config,
+        scenario=args.scenario,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        valid_fraction=args.valid_fraction,
+        memory_size=args.memory,
+        memory_policy=args.memory_policy,
+        ewc_strength=args.ewc_strength,
+        lwf_alpha=args.lwf_alpha,
+        output_dir=args.output,
+    )
+    result = trainer.train()
+    print(f"average accuracy {result.average_accuracy:.4f}; "
+          f"{sum(result.steps)} steps in {sum(result.seconds):.0f} s")  # fmt: skip
+    if args.output:
+        print(f"saved the model, scores.json and scores.png to {args.output}")
+    return 0
+
+
 def run_pretrain(args) -> int:
     from ptm_fast.bert.modeling import BertConfig
     from ptm_fast.bert.pretraining import pretrain_bert
@@ -477,7 +560,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{n}\t{word}")
             return 0
         if args.command == "bert":
-            runs = {"finetune": run_finetune, "multitask": run_multitask, "pretrain": run_pretrain}
+            runs = {
+                "finetune": run_finetune,
+                "multitask": run_multitask,
+                "continual": run_continual,
+                "pretrain": run_pretrain,
+            }
             return runs[args.bert_command](args)
         if args.command == "gpt":
             return (

@@ -85,3 +85,11 @@ def test_state_round_trip_and_bad_settings():
         OnlineEWC([])
     with pytest.raises(ValueError, match="no batches"):
         ewc.consolidate([], lambda x: x)
+
+
+def test_normalized_fisher_has_mean_one_and_keeps_the_ratios():
+    w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    ewc = OnlineEWC([("w", w)])
+    ewc.consolidate([torch.tensor([1.0, 3.0])], lambda x: (w * x).sum(), normalize=True)
+    # squared gradients 1 and 9, mean 5: scaled to 0.2 and 1.8
+    assert torch.allclose(ewc.fisher["w"], torch.tensor([0.2, 1.8]))

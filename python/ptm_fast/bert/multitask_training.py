@@ -23,6 +23,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -116,7 +117,9 @@ class MultiTaskTrainer:
         self.loss_weights = _loss_weights(loss_weights, names)
         self.best_metric = _best_metric(metric_for_best_model, self.tasks)
         self.load_best_model_at_end = bool(load_best_model_at_end)
-        self.output_dir = None if output_dir is None else _checks.path(output_dir, "output_dir")
+        self.output_dir = (
+            None if output_dir is None else Path(_checks.path(output_dir, "output_dir"))
+        )
         if model is not None:
             ours = {t.name: (t.head.kind, t.head.num_labels) for t in self.tasks}
             theirs = {n: (h.kind, h.num_labels) for n, h in model.task_heads.items()}

@@ -40,8 +40,19 @@ class OnlineEWC:
         self.fisher: dict[str, torch.Tensor] = {}
         self.anchor: dict[str, torch.Tensor] = {}
 
-    def consolidate(self, batches: Iterable, loss_of: Callable[[object], torch.Tensor]) -> int:
+    def consolidate(
+        self,
+        batches: Iterable,
+        loss_of: Callable[[object], torch.Tensor],
+        normalize: bool = False,
+    ) -> int:
         """Fold one finished task into the estimate; ``loss_of(batch)`` is its loss.
+
+        With ``normalize`` the task's estimate is divided by its mean over every
+        anchored weight before it is folded in, so ``strength`` no longer
+        depends on how confident the model is: a model that fits its task
+        almost perfectly has gradients, hence a Fisher, near zero, which would
+        leave the raw penalty far too weak.
 
         Returns how many batches were used. Gradients the model held before are
         cleared.
@@ -60,9 +71,15 @@ class OnlineEWC:
             count += 1
         if count == 0:
             raise ValueError("consolidate: the task gave no batches to estimate the Fisher from")
+        scale = count
+        if normalize:
+            total = sum(float(f.sum()) for f in task_fisher.values())
+            size = sum(f.numel() for f in task_fisher.values())
+            if total > 0:  # the summed squares over their mean: an estimate of mean 1
+                scale = total / size
         for name, p in self.parameters.items():
             p.grad = None
-            estimate = task_fisher[name] / count
+            estimate = task_fisher[name] / scale
             previous = self.fisher.get(name)
             self.fisher[name] = estimate if previous is None else self.decay * previous + estimate
             self.anchor[name] = p.detach().clone()
