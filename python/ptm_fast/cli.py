@@ -4,6 +4,9 @@
 ``ptm bert finetune``, ``ptm bert multitask``, ``ptm bert continual`` and
 ``ptm bert pretrain`` train BERT models;
 ``ptm gpt pretrain`` and ``ptm gpt generate`` train and use a GPT;
+``ptm word2vec``, ``ptm tokenizer train``, ``ptm tokenize``, ``ptm bert embed``
+and ``ptm zero-shot`` (in :mod:`ptm_fast.cli_tools`) train and use word vectors,
+tokenizers, sentence embeddings and zero-shot classification;
 ``ptm count-words`` counts the words of a file.
 """
 
@@ -13,6 +16,7 @@ import argparse
 import sys
 
 import ptm_fast
+from ptm_fast import cli_tools
 from ptm_fast._checks import int_option, number_option
 
 POSITIVE = int_option(minimum=1)
@@ -57,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--top", type=POSITIVE, default=20, help="how many words to print (default 20)"
     )
 
-    bert = commands.add_parser("bert", help="fine-tune or pretrain BERT").add_subparsers(
-        dest="bert_command", metavar="ACTION", required=True
-    )
+    cli_tools.add_word2vec(commands)
+    cli_tools.add_tokenizers(commands)
+    cli_tools.add_zero_shot(commands)
+    bert = commands.add_parser(
+        "bert", help="fine-tune, pretrain or embed with BERT"
+    ).add_subparsers(dest="bert_command", metavar="ACTION", required=True)
+    cli_tools.add_embed(bert)
     finetune = bert.add_parser("finetune", help="fine-tune a pretrained BERT to classify text")
     finetune.add_argument("--model", required=True, help="HF-format BERT folder")
     finetune.add_argument("--train", required=True, help="CSV, TSV or JSON-lines file")
@@ -550,6 +558,8 @@ def run_gpt_generate(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "run"):  # the commands of cli_tools name their function
+            return args.run(args)
         if args.command in (None, "demo"):
             from ptm_fast import demo
 
