@@ -150,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-policy", default="class_balanced", choices=("class_balanced", "reservoir")
     )
     continual.add_argument(
-        "--ewc-strength", type=number_option(above=0.0), default=100.0,
-        help="EWC's lambda over a Fisher scaled to mean 1 (default 100)",
+        "--ewc-strength", type=number_option(above=0.0), default=1.0,
+        help="EWC's lambda over a Fisher scaled to mean 1 (default 1; 100 froze MiniLM)",
     )  # fmt: skip
     continual.add_argument(
         "--lwf-alpha", type=number_option(low=0.0), default=1.0,

@@ -109,7 +109,7 @@ class ContinualTrainer:
         memory_size: int | None = None,
         memory_policy: str = "class_balanced",
         replay_batch_size: int | None = None,
-        ewc_strength: float = 100.0,
+        ewc_strength: float = 1.0,
         ewc_decay: float = 1.0,
         fisher_batches: int = 64,
         lwf_alpha: float = 1.0,
@@ -130,7 +130,8 @@ class ContinualTrainer:
                 a penalty ``ewc_strength / 2 * sum F (w - w_old)^2``, the
                 Fisher ``F`` estimated on ``fisher_batches`` batches of each
                 finished task and scaled to a mean of 1, earlier estimates
-                decayed by ``ewc_decay``), ``lwf``
+                decayed by ``ewc_decay``; 100 kept all-MiniLM-L6-v2 from
+                learning anything new), ``lwf``
                 (the earlier tasks' outputs of the previous model distilled
                 at ``lwf_temperature``, weighted ``lwf_alpha``), ``agem`` (each
                 step's gradient projected so the memory's loss does not rise).
