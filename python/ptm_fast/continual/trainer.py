@@ -19,7 +19,6 @@ a folder per finished task from which an interrupted run resumes exactly
 ...                            memory_size=200, output_dir="run/")          # doctest: +SKIP
 >>> result = trainer.train()                                               # doctest: +SKIP
 >>> result.average_accuracy, result.scores.average_forgetting             # doctest: +SKIP
-(0.86, 0.03)
 """
 
 from __future__ import annotations
@@ -151,6 +150,7 @@ class ContinualTrainer:
         from ptm_fast.tokenizers.wordpiece import WordPieceTokenizer
 
         self.tasks = list(tasks)
+        self._task_index = {getattr(t, "name", None): k for k, t in enumerate(self.tasks)}
         if not self.tasks:
             raise ValueError("tasks: a continual run needs at least one task, got none")
         check_tasks(self.tasks)
@@ -260,8 +260,7 @@ class ContinualTrainer:
         rows = defaultdict(list)
         for i in picked:
             rows[items[i][0]].append(items[i][1])
-        index = {t.name: k for k, t in enumerate(self.tasks)}
-        return {name: self._batch(index[name], np.array(r)) for name, r in rows.items()}
+        return {name: self._batch(self._task_index[name], np.array(r)) for name, r in rows.items()}
 
     def _stage_data(self, stage: int) -> EpochBatches:
         members, size, seed = self._members(stage), self.batch_size, self.config.seed
