@@ -15,6 +15,7 @@ REQUIREMENTS := tests/requirements.txt
 STAMP := $(VENV)/.ptm_fast-requirements-$(shell sha256sum $(REQUIREMENTS) | cut -c1-16)
 PY_SOURCES := python tests benches
 PYTEST_ARGS ?=
+REPORT_DIR ?= target/report
 
 .PHONY: env wheel install demo test test-rust lint test-python bench
 
@@ -40,7 +41,7 @@ install: wheel
 	@"$(BIN)/python" -m pip install -q --force-reinstall --no-deps $(WHEEL_DIR)/*.whl
 
 demo: install
-	@"$(BIN)/ptm" demo
+	@"$(BIN)/ptm" demo --report $(REPORT_DIR)
 
 test: install test-rust lint test-python
 

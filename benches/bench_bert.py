@@ -5,7 +5,12 @@ batch, forward + backward + AdamW step. Each measurement runs in its own
 worker process so that peak memory (max RSS on CPU, max allocated on a GPU)
 belongs to one model only; workers alternate between the two sides.
 
+Then, unless ``--skip-encode``, sentence embeddings: ``BertModel.encode`` vs
+sentence-transformers' ``encode`` on the real all-MiniLM-L6-v2 and 2,000 real
+sentences, the same batch size (see ``bench_embeddings.py``).
+
     python benches/bench_bert.py [--batch 16] [--seq 128] [--steps 5] [--rounds 2]
+                                 [--skip-encode] [--sentences 2000] [--encode-batch 32]
 """
 
 from __future__ import annotations
@@ -103,11 +108,23 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=128)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per worker (best kept)")
     parser.add_argument("--rounds", type=int, default=2, help="workers per side, alternating")
+    parser.add_argument("--skip-encode", action="store_true", help="only the training step")
+    parser.add_argument("--sentences", type=int, default=2000, help="for encode")
+    parser.add_argument("--encode-batch", type=int, default=32, help="encode's batch size")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.batch, args.seq, args.steps)
         return
+    training_step(args)
+    if not args.skip_encode:
+        import bench_embeddings
+
+        encode = {"sentences": args.sentences, "batch": args.encode_batch, "repeats": 1}
+        bench_embeddings.compare(argparse.Namespace(rounds=args.rounds, **encode))
+
+
+def training_step(args: argparse.Namespace) -> None:
     runs: dict[str, list[dict]] = {"ptm_fast": [], "transformers": []}
     for round_index in range(args.rounds):
         order = ["ptm_fast", "transformers"][:: 1 if round_index % 2 == 0 else -1]

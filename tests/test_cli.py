@@ -1,5 +1,6 @@
 """The ptm command line: errors reach the user as one clear line, and the commands run."""
 
+import html
 import subprocess
 import sys
 
@@ -95,14 +96,24 @@ def test_bad_numbers_are_usage_errors_not_tracebacks(argv, message, capsys):
     assert exit_.value.code == 2 and message in err and "Traceback" not in err
 
 
-def test_gpt_pretrain_streams_a_one_document_corpus_file(tmp_path):
-    text = " ".join(text for _, text in assets.bbc_news()[:3]).replace("\n", " ")
+# A one-layer GPT small enough to pretrain in seconds.
+TINY_GPT = ("--layers", "1", "--hidden", "32", "--heads", "2", "--block-size", "16",
+            "--batch-size", "2")  # fmt: skip
+
+
+def one_document_corpus(tmp_path, articles: int) -> tuple:
+    """A corpus file of one line (the first BBC articles) and a BPE trained on it."""
+    text = " ".join(text for _, text in assets.bbc_news()[:articles]).replace("\n", " ")
     corpus = tmp_path / "one_document.txt"
     corpus.write_text(text + "\n", encoding="utf-8")
     ByteLevelBPETokenizer.train(texts=[text], vocab_size=300).save_pretrained(tmp_path / "bpe")
-    done = ptm("gpt", "pretrain", "--corpus", corpus, "--tokenizer", tmp_path / "bpe",
-               "--layers", "1", "--hidden", "32", "--heads", "2", "--block-size", "16",
-               "--batch-size", "2", "--max-steps", "2", "--output", tmp_path / "model")  # fmt: skip
+    return corpus, tmp_path / "bpe"
+
+
+def test_gpt_pretrain_streams_a_one_document_corpus_file(tmp_path):
+    corpus, bpe = one_document_corpus(tmp_path, 3)
+    done = ptm("gpt", "pretrain", "--corpus", corpus, "--tokenizer", bpe, *TINY_GPT,
+               "--max-steps", "2", "--output", tmp_path / "model")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "validation loss" in done.stdout and (tmp_path / "model" / "config.json").is_file()
     missing = ptm(
@@ -110,3 +121,17 @@ def test_gpt_pretrain_streams_a_one_document_corpus_file(tmp_path):
     )
     assert missing.returncode == 1 and "no.txt" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_gpt_pretrain_writes_a_report_with_its_loss_curves(tmp_path):
+    corpus, bpe = one_document_corpus(tmp_path, 6)
+    done = ptm("gpt", "pretrain", "--corpus", corpus, "--tokenizer", bpe, *TINY_GPT,
+               "--max-steps", "6", "--eval-steps", "2",
+               "--report", tmp_path / "report")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert (tmp_path / "report" / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<img src='loss.png'" in page
+    final = next(line for line in done.stdout.splitlines() if "validation loss" in line)
+    assert html.escape(final) in page  # the figures printed are the page's
+    assert f"report: {tmp_path / 'report' / 'index.html'}" in done.stdout

@@ -199,6 +199,10 @@ def minilm_dir() -> Path:
     return cache_dir() / "files" / "minilm"
 
 
+# The pre-tokenizer pattern GPT-2's ranks go with (tiktoken's "gpt2" encoding).
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
 def gpt2_ranks_path() -> Path:
     """The GPT-2 byte-level BPE ranks in tiktoken's format (base64 token, rank per line)."""
     return fetch("gpt2.tiktoken")

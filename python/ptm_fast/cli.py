@@ -13,6 +13,7 @@ tokenizers, sentence embeddings and zero-shot classification;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 import ptm_fast
@@ -34,6 +35,10 @@ def _add_training_options(
     parser.add_argument("--max-length", type=POSITIVE, default=128, help="tokens per example (128)")
     parser.add_argument("--max-steps", type=POSITIVE, help="stop after this many optimizer steps")
     parser.add_argument("--seed", type=NON_NEGATIVE, default=0)
+    parser.add_argument(
+        "--eval-steps", type=NON_NEGATIVE, default=0,
+        help="evaluate on the held-out data every N optimizer steps too (default 0: at epoch ends)",
+    )  # fmt: skip
     if not checkpoints:  # the command keeps its checkpoints in --output
         parser.add_argument("--output", help="save the trained model (and checkpoints) here")
         return
@@ -54,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="run the main job on built-in data (default)")
     demo.add_argument("--only", help="comma-separated steps to run (default: all)")
+    demo.add_argument(
+        "--report", metavar="DIR",
+        help="also write the run's report into DIR: index.html with loss curves, a word map, "
+        "a confusion matrix, speed charts (needs matplotlib: pip install 'ptm-fast[report]')",
+    )  # fmt: skip
 
     count = commands.add_parser("count-words", help="count the words of a text file")
     count.add_argument("path", help="a UTF-8 text file, whitespace-separated words")
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--text-col", required=True)
     finetune.add_argument("--label-col", required=True)
     _add_training_options(finetune, lr=2e-5, epochs=3)
+    _add_report_option(finetune)
 
     multitask = bert.add_parser(
         "multitask",
@@ -194,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     gpt_pretrain.add_argument("--heads", type=POSITIVE, default=6)
     gpt_pretrain.add_argument("--block-size", type=POSITIVE, default=256)
     _add_training_options(gpt_pretrain, lr=6e-4, epochs=1)
+    _add_report_option(gpt_pretrain)
 
     generate = gpt.add_parser(
         "generate",
@@ -265,11 +277,51 @@ def _training_config(args, **defaults):
         seed=args.seed,
         checkpoint_dir=args.checkpoint_dir,
         resume=args.resume,
+        eval_steps=args.eval_steps,
         **defaults,
     )
 
 
+def _add_report_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report", metavar="DIR",
+        help="write the run's report into DIR: index.html with the loss curves (needs "
+        "matplotlib: pip install 'ptm-fast[report]')",
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _reported(args, title: str):
+    """A record of what the block prints, written as a report to ``args.report`` after it."""
+    from ptm_fast.report.record import RunRecord
+
+    if args.report is None:
+        yield None
+        return
+    from ptm_fast.report import figures, write_report
+
+    figures.pyplot()  # before training: say now that matplotlib is missing
+    record = RunRecord(title)
+    with record.capture(title):
+        yield record
+    print(f"report: {write_report(record, args.report)}")
+
+
+def _loss_curves(record, result, caption: str) -> None:
+    if record is not None:
+        from ptm_fast.report.record import loss_series
+
+        record.figure("curves", "loss", caption, series=loss_series(result))
+
+
 def run_finetune(args) -> int:
+    with _reported(args, f"ptm bert finetune {args.model}") as record:
+        result = _finetune(args)
+        _loss_curves(record, result, "Fine-tuning: training loss and held-out loss by step")
+    return 0
+
+
+def _finetune(args):
     from ptm_fast.bert.finetuning import finetune_classifier, read_labelled_table
 
     texts, labels = read_labelled_table(args.train, args.text_col, args.label_col)
@@ -296,7 +348,7 @@ def run_finetune(args) -> int:
     print(f"majority-class accuracy {result.majority_accuracy:.4f}; {result.seconds:.0f} s")
     if args.output:
         print(f"saved the fine-tuned model to {args.output}")
-    return 0
+    return result
 
 
 def parse_task(spec: str, option: str = "--task"):
@@ -483,6 +535,13 @@ def pack_corpus(spec: str, bpe, path):
 
 
 def run_gpt_pretrain(args) -> int:
+    with _reported(args, f"ptm gpt pretrain {args.corpus}") as record:
+        result = _gpt_pretrain(args)
+        _loss_curves(record, result, "Pretraining: training and validation loss by step")
+    return 0
+
+
+def _gpt_pretrain(args):
     import tempfile
 
     from ptm_fast.gpt.modeling import GPTConfig
@@ -512,7 +571,7 @@ def run_gpt_pretrain(args) -> int:
 
         save_together(args.output, result.model, bpe)
         print(f"saved the model and its tokenizer to {args.output}")
-    return 0
+    return result
 
 
 def run_gpt_generate(args) -> int:
@@ -564,7 +623,7 @@ def main(argv: list[str] | None = None) -> int:
             from ptm_fast import demo
 
             only = getattr(args, "only", None)
-            return demo.run(only.split(",") if only else None)
+            return demo.run(only.split(",") if only else None, getattr(args, "report", None))
         if args.command == "count-words":
             for word, n in ptm_fast.count_words_in_file(args.path)[: args.top]:
                 print(f"{n}\t{word}")
@@ -581,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
             return (
                 run_gpt_pretrain(args) if args.gpt_command == "pretrain" else run_gpt_generate(args)
             )
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, ImportError) as err:  # ImportError: an optional extra
         print(f"ptm {args.command}: {err}", file=sys.stderr)
         return 1
     raise AssertionError(f"unhandled command {args.command!r}")

@@ -7,6 +7,8 @@ doubles as a self-check of the installed package.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import platform
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import numpy as np
 
 import ptm_fast
 from ptm_fast import kernels
+from ptm_fast.report.record import RunRecord, loss_series
 
 
 def _sample_lines() -> list[str]:
@@ -28,7 +31,7 @@ def _sample_lines() -> list[str]:
     return text.splitlines()
 
 
-def step_environment() -> None:
+def step_environment(record: RunRecord) -> None:
     """Report the installed package and what it runs on."""
     core = Path(ptm_fast._core.__file__).name
     print(f"ptm_fast {ptm_fast.__version__} (Rust core {core})")
@@ -42,7 +45,7 @@ def step_environment() -> None:
     print(f"torch {torch.__version__} ({device}); triton installed: {kernels.triton_available()}")
 
 
-def step_rust_core() -> None:
+def step_rust_core(record: RunRecord) -> None:
     """Rust core: pre-tokenizer, streaming word counter, error path."""
     lines = _sample_lines()
     pieces = ptm_fast.pre_tokenize(lines[6])
@@ -66,7 +69,47 @@ def _rate(megabytes: float, seconds: float) -> str:
     return f"{megabytes / seconds:,.0f} MB/s"
 
 
-def step_tokenizers() -> None:
+def _timed(function, *args, **kwargs):
+    start = time.perf_counter()
+    out = function(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def _hf_wordpiece():
+    from tokenizers import Tokenizer
+
+    from ptm_fast import assets
+
+    tokenizer = Tokenizer.from_file(str(assets.minilm_dir() / "tokenizer.json"))
+    tokenizer.no_truncation()
+    return tokenizer.encode_batch
+
+
+def _tiktoken_gpt2():
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+
+    from ptm_fast import assets
+
+    ranks = load_tiktoken_bpe(str(assets.gpt2_ranks_path()))
+    encoding = tiktoken.Encoding(name="gpt2", pat_str=assets.GPT2_PATTERN, mergeable_ranks=ranks,
+                                 special_tokens={"<|endoftext|>": 50256})  # fmt: skip
+    return encoding.encode_ordinary_batch
+
+
+def _reference_speed(task: str, tool: str, make, lines: list[str], megabytes: float) -> list:
+    """The reference tool's speed on the same lines, or nothing when it is not installed."""
+    try:
+        encode = make()
+    except ImportError:
+        print(f"  ({tool} is not installed: no side-by-side figure)")
+        return []
+    _, seconds = _timed(encode, lines)
+    print(f"  {tool} on the same lines: {seconds:.2f} s ({_rate(megabytes, seconds)})")
+    return [{"task": task, "tool": tool, "value": megabytes / seconds}]
+
+
+def step_tokenizers(record: RunRecord) -> None:
     """Tokenize the real corpus with BERT's WordPiece and GPT-2's byte-level BPE."""
     from ptm_fast import ByteLevelBPETokenizer, WordPieceTokenizer, assets
 
@@ -74,20 +117,23 @@ def step_tokenizers() -> None:
     megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
     print(f"corpus: {len(lines):,} lines, {megabytes:.1f} MB (BBC news, Wikipedia, reviews)")
     wordpiece = WordPieceTokenizer.from_pretrained(assets.minilm_dir())
-    start = time.perf_counter()
-    encodings = wordpiece.encode_batch(lines)
-    seconds = time.perf_counter() - start
+    encodings, seconds = _timed(wordpiece.encode_batch, lines)
     tokens = sum(len(e.ids) for e in encodings)
     print(f"WordPiece: {tokens:,} tokens in {seconds:.2f} s ({_rate(megabytes, seconds)})")
     bpe = ByteLevelBPETokenizer.from_tiktoken(
         assets.gpt2_ranks_path(), special_tokens={"<|endoftext|>": 50256}
     )
-    start = time.perf_counter()
-    ids = bpe.encode_batch(lines)
-    seconds = time.perf_counter() - start
+    ids, bpe_seconds = _timed(bpe.encode_batch, lines)
     print(
-        f"GPT-2 BPE: {sum(map(len, ids)):,} tokens in {seconds:.2f} s ({_rate(megabytes, seconds)})"
+        f"GPT-2 BPE: {sum(map(len, ids)):,} tokens in {bpe_seconds:.2f} s "
+        f"({_rate(megabytes, bpe_seconds)})"
     )
+    rows = [{"task": "WordPiece", "tool": "ptm_fast", "value": megabytes / seconds}]
+    rows += _reference_speed("WordPiece", "HF tokenizers", _hf_wordpiece, lines, megabytes)
+    rows.append({"task": "GPT-2 BPE", "tool": "ptm_fast", "value": megabytes / bpe_seconds})
+    rows += _reference_speed("GPT-2 BPE", "tiktoken", _tiktoken_gpt2, lines, megabytes)
+    record.figure("speed", "speed-tokenizers", "Tokenizing the corpus, MB/s on every core, "
+                  "each tool timed once in this run", rows=rows, unit="MB/s")  # fmt: skip
     sample = "Tokenizers aren't magic: WordPiece splits unfamiliar words, BPE merges bytes."
     print(f"  {sample!r}")
     print(f"  WordPiece: {' '.join(wordpiece.encode(sample).tokens)}")
@@ -97,24 +143,45 @@ def step_tokenizers() -> None:
         raise AssertionError("BPE did not decode back to the text")
 
 
-def step_word2vec() -> None:
+def step_word2vec(record: RunRecord) -> None:
     """Train skip-gram Word2Vec on the real corpus; show neighbours and analogies."""
     from ptm_fast import Word2Vec, assets
 
     sentences = assets.real_corpus_sentences()
-    start = time.perf_counter()
-    model = Word2Vec(sentences, vector_size=100, window=5, min_count=5, sg=1, sample=1e-4,
-                     epochs=5, seed=1, progress=False)  # fmt: skip
-    seconds = time.perf_counter() - start
+    settings = {"vector_size": 100, "window": 5, "min_count": 5, "sg": 1, "sample": 1e-4,
+                "epochs": 5, "seed": 1, "workers": 2}  # fmt: skip
+    model, seconds = _timed(Word2Vec, sentences, progress=False, **settings)
     words = model.corpus_total_words
     print(
         f"skip-gram on {words:,} words x 5 epochs in {seconds:.1f} s "
         f"({5 * words / seconds / 1e3:,.0f}k words/s with the vocabulary), "
         f"{len(model.wv):,} words kept"
     )
+    rows = [{"task": "skip-gram", "tool": "ptm_fast", "value": 5 * words / seconds / 1e3}]
+    try:
+        from gensim.models import Word2Vec as GensimWord2Vec
+    except ImportError:
+        print("  (gensim is not installed: no side-by-side figure)")
+    else:
+        _, gensim_seconds = _timed(GensimWord2Vec, sentences, **settings)
+        print(f"  gensim, same settings: {gensim_seconds:.1f} s "
+              f"({5 * words / gensim_seconds / 1e3:,.0f}k words/s)")  # fmt: skip
+        rows.append(
+            {"task": "skip-gram", "tool": "gensim", "value": 5 * words / gensim_seconds / 1e3}
+        )
+    record.figure("speed", "speed-word2vec", "Word2Vec training speed, thousand corpus words "
+                  "per second (vocabulary building included), 2 threads", rows=rows,
+                  unit="k words/s")  # fmt: skip
+    neighbours = {}
     for word in ("chelsea", "economy", "film"):
-        near = ", ".join(w for w, _ in model.wv.most_similar(word, topn=5))
-        print(f"  closest to {word!r}: {near}")
+        neighbours[word] = [w for w, _ in model.wv.most_similar(word, topn=5)]
+        print(f"  closest to {word!r}: {', '.join(neighbours[word])}")
+    chosen = [w for word, near in neighbours.items() for w in (word, *near)]
+    record.figure("word_map", "word2vec-map", "Three words and their five nearest neighbours, "
+                  "the vectors projected on their two principal axes",
+                  words=chosen, points=_principal_plane(model.wv[chosen]).tolist(),
+                  groups=[g for g in neighbours for _ in range(6)],
+                  legend_title="neighbours of")  # fmt: skip
     for a, b, c in (("blair", "labour", "howard"), ("his", "he", "her")):
         guess = model.wv.most_similar(positive=[b, c], negative=[a], topn=3)
         print(f"  {a} : {b} :: {c} : ? -> {', '.join(w for w, _ in guess)}")
@@ -128,12 +195,20 @@ def step_word2vec() -> None:
         raise AssertionError("related words are not closer than unrelated ones")
 
 
-def step_bert() -> None:
+def _principal_plane(vectors: np.ndarray) -> np.ndarray:
+    """Rows of ``vectors`` on their first two principal axes."""
+    centred = vectors - vectors.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    return centred @ axes[:2].T
+
+
+def step_bert(record: RunRecord) -> None:
     """Fine-tune the pretrained BERT (all-MiniLM-L6-v2) on movie reviews; report F1."""
     import torch
 
     from ptm_fast import assets
-    from ptm_fast.bert.finetuning import finetune_classifier
+    from ptm_fast.bert.finetuning import EncodedTexts, finetune_classifier, predict
+    from ptm_fast.tokenizers import WordPieceTokenizer
     from ptm_fast.training.trainer import TrainingConfig
 
     reviews = [(c, t) for c, t in assets.rotten_tomatoes() if c in ("fresh", "rotten")]
@@ -143,12 +218,12 @@ def step_bert() -> None:
     torch.manual_seed(0)
     # One short epoch: a small model on few steps wants a larger rate than the
     # usual 5e-5 (which leaves it near the majority class after 62 steps).
-    config = TrainingConfig(epochs=1, lr=2e-4, warmup_ratio=0.1, seed=0)
+    config = TrainingConfig(epochs=1, lr=2e-4, warmup_ratio=0.1, seed=0, eval_steps=25)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = finetune_classifier(
-            assets.minilm_dir(), texts, labels, config=config, batch_size=16, max_length=64,
-            valid_fraction=0.2,
+            assets.minilm_dir(), texts[:2000], labels[:2000], texts[2000:], labels[2000:],
+            config=config, batch_size=16, max_length=64,
         )  # fmt: skip
     for warning in caught:  # expected: the new classifier head is not in the checkpoint
         print(f"  note: {str(warning.message).split(': ', 1)[-1]}")
@@ -158,9 +233,22 @@ def step_bert() -> None:
         f"accuracy {final['accuracy']:.3f}, macro-F1 {final['macro_f1']:.3f} "
         f"(majority class {result.majority_accuracy:.3f}), {result.seconds:.0f} s"
     )
+    record.figure("curves", "bert-loss", "Fine-tuning all-MiniLM-L6-v2: training loss and "
+                  "held-out loss by optimizer step", series=loss_series(result))  # fmt: skip
+    names = result.label_names
+    held_out = EncodedTexts(
+        WordPieceTokenizer.from_pretrained(assets.minilm_dir()), texts[2000:], 64
+    )
+    predicted = predict(result.model, held_out)
+    truth = [names.index(label) for label in labels[2000:]]
+    matrix = np.zeros((len(names), len(names)), dtype=int)
+    np.add.at(matrix, (truth, predicted), 1)
+    record.figure("confusion", "bert-confusion", f"The fine-tuned classifier on the "
+                  f"{len(truth)} held-out reviews (accuracy {final['accuracy']:.3f})",
+                  labels=list(names), matrix=matrix.tolist())  # fmt: skip
 
 
-def step_multitask() -> None:
+def step_multitask(record: RunRecord) -> None:
     """Fine-tune one BERT encoder on two tasks at once: review sentiment and news topics."""
     import torch
 
@@ -194,11 +282,8 @@ def step_multitask() -> None:
     )
 
 
-def step_continual() -> None:
+def step_continual(record: RunRecord) -> None:
     """Learn news topics in two rounds (class-incremental): naive forgetting against replay."""
-    import contextlib
-    import io
-
     import torch
 
     from ptm_fast import assets
@@ -236,7 +321,7 @@ def step_continual() -> None:
     )
 
 
-def step_gpt() -> None:
+def step_gpt(record: RunRecord) -> None:
     """Pretrain a small GPT on the real corpus, generate, and classify news zero-shot."""
     import torch
 
@@ -259,7 +344,8 @@ def step_gpt() -> None:
     config = GPTConfig(vocab_size=bpe.vocab_size, n_positions=128, n_embd=128, n_layer=4,
                        n_head=4, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)  # fmt: skip
     training = TrainingConfig(epochs=1, lr=3e-3, warmup_ratio=0.05, schedule="cosine",
-                              min_lr_ratio=0.1, weight_decay=0.1, seed=0)  # fmt: skip
+                              min_lr_ratio=0.1, weight_decay=0.1, seed=0,
+                              eval_steps=100)  # fmt: skip
     torch.manual_seed(0)
     result = pretrain_gpt(blocks, config, training, batch_size=16, steps_per_epoch=700)
     print(
@@ -267,6 +353,9 @@ def step_gpt() -> None:
         f"{result.tokens_seen:,} tokens in {result.seconds:.0f} s: validation perplexity "
         f"{result.after['val_perplexity']:.0f} (unigram baseline {np.exp(result.unigram_loss):.0f})"
     )
+    record.figure("curves", "gpt-loss", "Pretraining the small GPT: training loss and "
+                  "validation loss (nats per token) by optimizer step",
+                  series=loss_series(result))  # fmt: skip
     for prompt in ("The government said", "Shares in the company"):
         out = result.model.generate(
             torch.tensor([bpe.encode(prompt)]), max_new_tokens=25, repetition_penalty=1.3
@@ -280,9 +369,14 @@ def step_gpt() -> None:
         result.model, bpe, [articles[i][1] for i in picked], list(names.values()),
         template="{text} This article is about {label}.", calibrate=True,
     )  # fmt: skip
-    hits = sum(
-        max(p, key=p.get) == names[articles[i][0]] for p, i in zip(predictions, picked, strict=True)
-    )
+    right = [max(p, key=p.get) == names[articles[i][0]]
+             for p, i in zip(predictions, picked, strict=True)]  # fmt: skip
+    hits = sum(right)
+    per_label = {
+        label: float(np.mean([r for r, i in zip(right, picked, strict=True)
+                              if articles[i][0] == topic] or [0.0]))
+        for topic, label in names.items()
+    }  # fmt: skip
     # 0.28 is two standard deviations above chance for 100 articles (binomial).
     verdict = "above chance" if hits / 100 >= 0.28 else "not above chance: a model trained for "
     if hits / 100 < 0.28:
@@ -291,6 +385,10 @@ def step_gpt() -> None:
         f"zero-shot BBC topic (5 classes, 100 articles): accuracy {hits / 100:.2f} "
         f"(chance 0.20; {verdict})"
     )
+    print("  per topic: " + ", ".join(f"{k} {v:.2f}" for k, v in per_label.items()))
+    record.figure("per_label", "zero-shot", "Zero-shot accuracy per true topic, 100 BBC articles",
+                  labels=list(per_label), values=list(per_label.values()), baseline=0.2,
+                  baseline_name="chance")  # fmt: skip
 
 
 _KERNEL_CHECK = """
@@ -314,7 +412,7 @@ print(f"{(out - ref).abs().max().item():.1e} {ffn_diff.item():.1e} {seconds:.2f}
 """
 
 
-def step_kernels() -> None:
+def step_kernels(record: RunRecord) -> None:
     """Check the Triton kernels against their torch references."""
     try:
         import torch
@@ -342,7 +440,7 @@ def step_kernels() -> None:
     print(f"Triton fused FFN (gelu, 80 tokens, 64 -> 256 -> 64): max |diff| vs torch {ffn_diff}")
 
 
-STEPS: dict[str, Callable[[], None]] = {
+STEPS: dict[str, Callable[[RunRecord], None]] = {
     "environment": step_environment,
     "tokenizers": step_tokenizers,
     "word2vec": step_word2vec,
@@ -356,12 +454,21 @@ STEPS: dict[str, Callable[[], None]] = {
 NEEDS_TORCH = {"bert", "multitask", "continual", "gpt", "kernels"}
 
 
-def run(only: list[str] | None = None) -> int:
-    """Run the steps (all, or those named in ``only``); return a process exit code."""
+def run(only: list[str] | None = None, report_dir: str | Path | None = None) -> int:
+    """Run the steps (all, or those named in ``only``); return a process exit code.
+
+    With ``report_dir``, also write the run's report there: an ``index.html``
+    with what each step printed and its figures (needs matplotlib).
+    """
     names = only or list(STEPS)
     unknown = [n for n in names if n not in STEPS]
     if unknown:
         raise ValueError(f"unknown demo steps {unknown}; the steps are {list(STEPS)}")
+    if report_dir is not None:
+        from ptm_fast.report import figures
+
+        figures.pyplot()  # fail now, not after the whole run, when matplotlib is missing
+    record = RunRecord("ptm_fast demo")
     try:
         import torch  # noqa: F401
 
@@ -371,12 +478,19 @@ def run(only: list[str] | None = None) -> int:
     start = time.perf_counter()
     for name in names:
         step = STEPS[name]
-        print(f"\n== {step.__doc__.strip().rstrip('.')}", flush=True)
-        if name in NEEDS_TORCH and not has_torch:
-            print("skipped: needs torch (pip install torch)")
-            continue
-        step()
-    print(f"\n{len(names)} steps done in {time.perf_counter() - start:.0f} s")
+        title = step.__doc__.strip().rstrip(".")
+        print(f"\n== {title}", flush=True)
+        with record.capture(title):
+            if name in NEEDS_TORCH and not has_torch:
+                print("skipped: needs torch (pip install torch)")
+                continue
+            step(record)
+    record.summary = f"{len(names)} steps done in {time.perf_counter() - start:.0f} s"
+    print(f"\n{record.summary}")
+    if report_dir is not None:
+        from ptm_fast.report import write_report
+
+        print(f"report: {write_report(record, report_dir)}")
     return 0
 
 

@@ -119,3 +119,28 @@ def test_two_process_ddp_equals_one_process(tmp_path):
     for name in one:
         torch.testing.assert_close(one[name], two[name], atol=1e-5, rtol=1e-4, msg=name)
     assert not torch.equal(one["classifier.weight"], tiny_model().classifier.weight)
+
+
+def test_eval_steps_gives_a_validation_curve_with_the_epoch_ends():
+    seen_modes = []
+
+    def evaluate(model):
+        seen_modes.append(model.training)
+        return {"val_loss": float(sum(p.abs().sum() for p in model.parameters()))}
+
+    config = TrainingConfig(epochs=2, lr=3e-3, eval_steps=3, progress=False)
+    trainer = Trainer(
+        tiny_model(), config, EpochBatches(tiny_batches, 4), device="cpu", evaluate=evaluate
+    )
+    trainer.train()
+    # 4 steps an epoch: step 3 within the first, 6 within the second, and both ends.
+    assert [e["step"] for e in trainer.step_evaluations] == [3, 4, 6, 8]
+    assert [e["epoch"] for e in trainer.evaluations] == [1, 2]
+    assert trainer.evaluations[-1]["val_loss"] == trainer.step_evaluations[-1]["val_loss"]
+    assert len({e["val_loss"] for e in trainer.step_evaluations}) == 4  # measured each time
+    assert seen_modes == [False] * 4 and trainer.model.training
+
+
+def test_eval_steps_must_be_a_count():
+    with pytest.raises(ValueError, match="eval_steps"):
+        TrainingConfig(eval_steps=-1)

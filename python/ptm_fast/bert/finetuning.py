@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ptm_fast.bert.modeling import BertForSequenceClassification
 from ptm_fast.pretrained import save_together
@@ -69,14 +70,17 @@ class EncodedTexts:
 
 def predict(model, encoded: EncodedTexts, batch_size: int = 64) -> np.ndarray:
     """The predicted class of every encoded text."""
+    return class_logits(model, encoded, batch_size).argmax(-1).numpy()
+
+
+def class_logits(model, encoded: EncodedTexts, batch_size: int = 64) -> torch.Tensor:
+    """The classifier's logits for every encoded text, (texts, classes) on the CPU."""
     batches = (
         encoded.batch(torch.arange(start, min(start + batch_size, len(encoded))))
         for start in range(0, len(encoded), batch_size)
     )
-    parts = evaluate_batches(
-        model, batches, lambda model, batch: model(**batch).logits.argmax(-1).cpu().numpy()
-    )
-    return np.concatenate(parts)
+    parts = evaluate_batches(model, batches, lambda model, batch: model(**batch).logits.cpu())
+    return torch.cat(parts).float()
 
 
 def finetune_classifier(
@@ -137,10 +141,12 @@ def finetune_classifier(
     )
 
     def evaluate(model) -> dict[str, float]:
-        predicted = predict(model, valid)
+        logits = class_logits(model, valid)
+        predicted = logits.argmax(-1).numpy()
         return {
             "accuracy": accuracy(predicted, y_valid),
             "macro_f1": macro_f1(predicted, y_valid, len(label_names)),
+            "val_loss": float(F.cross_entropy(logits, torch.from_numpy(y_valid))),
         }
 
     result = train_and_measure(

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ptm_fast.kernels import attention, ffn
+from ptm_fast.kernels.cpu_inference import inference_linear
 from ptm_fast.outputs import (
     BaseModelOutputWithPooling,
     MaskedLMOutput,
@@ -153,6 +154,24 @@ class BertSelfAttention(nn.Module):
         )
         return out.transpose(1, 2).reshape(batch, seq, hidden)
 
+    def fused_qkv(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The query, key and value projections as one (3 * hidden, hidden) weight and its bias.
+
+        Built once and kept until a weight changes (an optimizer step or a load
+        bumps its version; a move to another device gives new tensors).
+        """
+        parts = [
+            t for layer in (self.query, self.key, self.value) for t in (layer.weight, layer.bias)
+        ]
+        key = tuple((id(t), t.data_ptr(), t._version) for t in parts)
+        cached = getattr(self, "_fused_qkv", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                weight = torch.cat([self.query.weight, self.key.weight, self.value.weight])
+                bias = torch.cat([self.query.bias, self.key.bias, self.value.bias])
+            cached = self._fused_qkv = (key, weight, bias)
+        return cached[1], cached[2]
+
 
 class BertAddNorm(nn.Module):
     """dense -> dropout -> LayerNorm(x + residual): the end of both sub-blocks."""
@@ -191,11 +210,28 @@ class BertLayer(nn.Module):
         self.output = BertAddNorm(config.intermediate_size, config)
 
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        if not self.training and not torch.is_grad_enabled() and x.device.type == "cpu":
+            return self._cpu_inference(x, key_padding_mask)
         x = self.attention(x, key_padding_mask)
         up, down = self.intermediate.dense, self.output.dense
         # One fused call: act(x W1 + b1) W2 + b2 (nn.Linear keeps W transposed).
         h = ffn(x, up.weight.t(), up.bias, down.weight.t(), down.bias, activation=self.activation)
         return self.output.LayerNorm(x + self.output.dropout(h))
+
+    def _cpu_inference(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None):
+        """The same layer with no dropout or graph: one matmul for Q, K and V, the
+        activation fused into the first FFN matmul, residuals added in place."""
+        batch, seq, hidden = x.shape
+        heads = self.attention.self
+        qkv = inference_linear(x, *heads.fused_qkv())
+        q, k, v = qkv.view(batch, seq, 3, heads.num_heads, heads.head_dim).permute(2, 0, 3, 1, 4)
+        context = attention(q, k, v, key_padding_mask=key_padding_mask, backend="torch")
+        context = context.transpose(1, 2).reshape(batch, seq, hidden)
+        out = self.attention.output
+        x = out.LayerNorm(inference_linear(context, out.dense.weight, out.dense.bias).add_(x))
+        up, down = self.intermediate.dense, self.output.dense
+        h = inference_linear(x, up.weight, up.bias, self.activation)
+        return self.output.LayerNorm(inference_linear(h, down.weight, down.bias).add_(x))
 
 
 class BertEncoder(nn.Module):

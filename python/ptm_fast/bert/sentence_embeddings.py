@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ptm_fast import _checks
 from ptm_fast._progress import Progress
+from ptm_fast.tokenizers.base import row_positions
 
 POOLINGS = ("mean", "cls", "max")
 _POOLING_KEYS = {"pooling_mode_mean_tokens": "mean", "pooling_mode_cls_token": "cls",
@@ -124,19 +125,16 @@ def encode_sentences(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # longest first: less padding
+    batches, order = _length_sorted_batches(tokenizer, texts, batch_size, limit)
     show = show_progress_bar if show_progress_bar is not None else len(texts) > 10 * batch_size
     bar = Progress(len(texts), "encoding", unit="sentences") if show else None
     parts = []
-    for start in range(0, len(texts), batch_size):
-        chunk = [texts[i] for i in order[start : start + batch_size]]
-        batch = tokenizer(chunk, padding=True, truncation=True, max_length=limit,
-                          return_tensors="pt")  # fmt: skip
+    for batch in batches:
         batch = {k: v.to(device) for k, v in batch.items() if k != "length"}
         hidden = model(**batch).last_hidden_state
         parts.append(pool(hidden, batch["attention_mask"], pooling).float())
         if bar is not None:
-            bar.update(len(chunk))
+            bar.update(len(hidden))
     if bar is not None:
         bar.close()
     model.train(was_training)
@@ -145,10 +143,42 @@ def encode_sentences(
     if normalize_embeddings or settings.normalize:
         pooled = F.normalize(pooled, dim=-1)
     embeddings = torch.empty_like(pooled)
-    embeddings[torch.tensor(order, dtype=torch.long, device=device)] = pooled
+    embeddings[torch.as_tensor(np.asarray(order), dtype=torch.long, device=device)] = pooled
     if single:
         embeddings = embeddings[0]
     return embeddings.cpu().numpy() if convert_to == "numpy" else embeddings
+
+
+def _length_sorted_batches(tokenizer, texts: list[str], batch_size: int, limit: int):
+    """The batches to encode, longest first, and the order of ``texts`` they follow.
+
+    ptm_fast's tokenizers encode every text at once into flat arrays, so the
+    texts are sorted by their token counts and a batch pads only to its
+    longest member; any other tokenizer is called per batch of texts sorted
+    by characters, as sentence-transformers does.
+    """
+    if not hasattr(tokenizer, "encode_batch_flat"):
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        chunks = (order[s : s + batch_size] for s in range(0, len(texts), batch_size))
+        call = {"padding": True, "truncation": True, "max_length": limit, "return_tensors": "pt"}
+        batches = (tokenizer([texts[i] for i in chunk], **call) for chunk in chunks)
+        return batches, order
+    ids, offsets = tokenizer.encode_batch_flat(texts, max_length=limit)
+    lengths = np.diff(offsets)
+    order = np.argsort(-lengths, kind="stable")
+    return _padded_batches(
+        ids, offsets, lengths, order, batch_size, tokenizer.pad_token_id or 0
+    ), order
+
+
+def _padded_batches(ids, offsets, lengths, order, batch_size: int, pad_id: int):
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        row_lengths = lengths[rows]
+        mask = np.arange(int(row_lengths.max()))[None, :] < row_lengths[:, None]
+        input_ids = np.full(mask.shape, pad_id, dtype=np.int64)
+        input_ids[mask] = ids[row_positions(offsets, rows, row_lengths)]
+        yield {"input_ids": torch.from_numpy(input_ids), "attention_mask": torch.from_numpy(mask)}
 
 
 def semantic_search(

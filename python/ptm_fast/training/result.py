@@ -34,6 +34,8 @@ class TrainingResult:
     examples_seen: int  # training examples the optimizer saw (over every epoch)
     tokens_seen: int  # ...and their tokens
     details: dict[str, Any] = field(default_factory=dict)  # what one family adds
+    # {"step", **figures} of every evaluation (epoch ends and TrainingConfig.eval_steps)
+    step_evaluations: list[dict[str, float]] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
         details = self.__dict__.get("details") or {}
@@ -87,4 +89,5 @@ def train_and_measure(
         examples_seen=trainer.examples_seen,
         tokens_seen=trainer.tokens_seen,
         details=dict(details or {}),
+        step_evaluations=trainer.step_evaluations,
     )

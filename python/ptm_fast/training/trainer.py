@@ -63,6 +63,9 @@ class TrainingConfig:
     checkpoint_dir: str | None = None  # the checkpoint folder: written, and resumed from
     checkpoint_every: int = 0  # optimizer steps between checkpoints; 0: only at epoch ends
     log_every: int = 10  # optimizer steps between loss records
+    # Optimizer steps between evaluations within an epoch (0: at epoch ends only);
+    # every evaluation lands in ``step_evaluations`` with its step: a validation curve.
+    eval_steps: int = 0
     progress: bool = True
     # What to do with a checkpoint in checkpoint_dir: "auto" resumes it when its
     # settings and data match this run and refuses otherwise; "force" resumes it
@@ -104,6 +107,7 @@ class TrainingConfig:
             "checkpoint_every", self.checkpoint_every, minimum=0
         )
         self.log_every = _checks.positive_int("log_every", self.log_every)
+        self.eval_steps = _checks.integer("eval_steps", self.eval_steps, minimum=0)
         if self.checkpoint_dir is not None:
             self.checkpoint_dir = _checks.path(self.checkpoint_dir, "checkpoint_dir")
         if self.ddp_find_unused_parameters is not None and not isinstance(
@@ -251,6 +255,8 @@ class Trainer:
         # {"step", "loss" (of that optimizer step), "lr"} every log_every steps
         self.history: list[dict[str, float]] = []
         self.evaluations: list[dict[str, float]] = []
+        # {"step", **figures} of every evaluation, the epoch ends' and eval_steps' ones
+        self.step_evaluations: list[dict[str, float]] = []
         self._resume_if_possible()
 
     # --- checkpoints -------------------------------------------------------
@@ -275,6 +281,7 @@ class Trainer:
             "config": asdict(self.config),
             "history": self.history,
             "evaluations": self.evaluations,
+            "step_evaluations": self.step_evaluations,
         }
         state = {
             "optimizer": self.optimizer.state_dict(),
@@ -316,6 +323,7 @@ class Trainer:
         self.batch_in_epoch = min(info["batch_in_epoch"], self.steps_per_epoch)
         self.examples_seen, self.tokens_seen = info["examples_seen"], info["tokens_seen"]
         self.history, self.evaluations = info["history"], info["evaluations"]
+        self.step_evaluations = info.get("step_evaluations", [])
         torch.set_rng_state(state["rng_cpu"].cpu())
         if state["rng_cuda"] is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
@@ -437,6 +445,9 @@ class Trainer:
                     lr = self.scheduler.get_last_lr()[0]
                     self.history.append({"step": self.step, "loss": step_loss / accum, "lr": lr})
                 step_loss = 0.0
+                if (config.eval_steps and self.step % config.eval_steps == 0
+                        and self.batch_in_epoch < self.steps_per_epoch):  # fmt: skip
+                    self._evaluate()  # the epoch's end evaluates anyway
                 if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                     self.save_checkpoint()
             if bar is not None:
@@ -451,14 +462,23 @@ class Trainer:
         if bar is not None:
             bar.close()
         completed = self.batch_in_epoch >= self.steps_per_epoch
-        if self.evaluate is not None and self.dist.rank == 0:
-            self.model.eval()
-            with torch.no_grad():
-                figures = {"epoch": self.epoch + 1, **self.evaluate(self.model)}
-            self.model.train()
+        figures = self._evaluate()
+        if figures is not None:
+            figures = {"epoch": self.epoch + 1, **figures}
             self.evaluations.append(figures)
             self.report(figures)
         return completed
+
+    def _evaluate(self) -> dict[str, float] | None:
+        """The held-out figures now (kept in ``step_evaluations``); None without evaluate."""
+        if self.evaluate is None or self.dist.rank != 0:
+            return None
+        self.model.eval()
+        with torch.no_grad():
+            figures = dict(self.evaluate(self.model))
+        self.model.train()
+        self.step_evaluations.append({"step": self.step, **figures})
+        return figures
 
     def _optimizer_step(self) -> None:
         if self.config.max_grad_norm is not None:
@@ -475,6 +495,7 @@ _FREE_ON_RESUME = frozenset(
         "checkpoint_dir",
         "checkpoint_every",
         "log_every",
+        "eval_steps",
         "progress",
         "resume",
         "ddp_find_unused_parameters",
