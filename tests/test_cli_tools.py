@@ -102,6 +102,17 @@ def test_tokenize_errors_name_the_problem(reviews_file, tmp_path):
     done = ptm("tokenizer", "train", reviews_file, "--kind", "bpe", "--vocab-size", "5",
                "--output", tmp_path / "t")  # fmt: skip
     assert done.returncode == 1 and "vocab_size" in done.stderr
+    done = ptm("tokenizer", "train", reviews_file, "--kind", "bpe", "--vocab-size", "300",
+               "--limit-alphabet", "30", "--output", tmp_path / "t")  # fmt: skip
+    assert done.returncode == 1 and "--limit-alphabet is for --kind wordpiece" in done.stderr
+
+
+def test_tokenizer_train_limit_alphabet(reviews_file, tmp_path):
+    done = ptm("tokenizer", "train", reviews_file, "--kind", "wordpiece", "--vocab-size", "300",
+               "--limit-alphabet", "30", "--output", tmp_path / "wp")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    vocab = (tmp_path / "wp" / "vocab.txt").read_text(encoding="utf-8").split("\n")
+    assert len({t.removeprefix("##") for t in vocab if len(t.removeprefix("##")) == 1}) == 30
 
 
 def test_bert_embed_equals_encode(reviews_file, tmp_path):

@@ -152,7 +152,11 @@ class WordPieceWordCounts:
     def add_file(self, path: str | os.PathLike[str], num_threads: int | None = None) -> None: ...
     def __len__(self) -> int: ...
     def train(
-        self, vocab_size: int, min_frequency: int, special_tokens: list[str]
+        self,
+        vocab_size: int,
+        min_frequency: int,
+        special_tokens: list[str],
+        limit_alphabet: int | None = None,
     ) -> list[str]: ...
 
 # --- end WordPiece ---

@@ -139,6 +139,10 @@ def add_tokenizers(commands) -> None:
     train.add_argument("--kind", choices=("wordpiece", "bpe"), required=True)
     train.add_argument("--vocab-size", type=POSITIVE, required=True)
     train.add_argument("--min-frequency", type=POSITIVE, default=2)
+    train.add_argument(
+        "--limit-alphabet", type=POSITIVE,
+        help="wordpiece: keep only the N most frequent characters (default: every one)",
+    )  # fmt: skip
     train.add_argument("--output", required=True, help="folder to save the tokenizer in")
     train.set_defaults(run=run_tokenizer_train)
 
@@ -174,10 +178,15 @@ def load_tokenizer(folder: str):
 def run_tokenizer_train(args) -> int:
     from ptm_fast.tokenizers import ByteLevelBPETokenizer, WordPieceTokenizer
 
-    kind = WordPieceTokenizer if args.kind == "wordpiece" else ByteLevelBPETokenizer
-    trained = kind.train(
-        files=args.files, vocab_size=args.vocab_size, min_frequency=args.min_frequency
-    )
+    options = {"vocab_size": args.vocab_size, "min_frequency": args.min_frequency}
+    if args.kind == "wordpiece":
+        trained = WordPieceTokenizer.train(
+            args.files, limit_alphabet=args.limit_alphabet, **options
+        )
+    elif args.limit_alphabet is not None:
+        raise ValueError("--limit-alphabet is for --kind wordpiece")
+    else:
+        trained = ByteLevelBPETokenizer.train(args.files, **options)
     trained.save_pretrained(args.output)
     print(f"{args.kind} vocabulary of {trained.vocab_size} tokens saved to {args.output}")
     return 0

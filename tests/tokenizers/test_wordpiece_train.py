@@ -93,3 +93,37 @@ def test_save_replaces_its_outputs_atomically(trained, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     reference = Tokenizer.from_str(BertWordPieceTokenizer(str(tmp_path / "vocab.txt")).to_str())
     assert reference.get_vocab_size() == trained.vocab_size
+
+
+def single_characters(vocab) -> set[str]:
+    return {t for t in vocab if len(t.removeprefix("##")) == 1}
+
+
+def test_the_alphabet_keeps_every_character_as_hf_does(trained, lines):
+    reference = BertWordPieceTokenizer(lowercase=True)
+    # HF's BertWordPieceTokenizer caps its alphabet at 1000 unless told otherwise.
+    reference.train_from_iterator(lines, vocab_size=8000, min_frequency=2,
+                                  limit_alphabet=10**6)  # fmt: skip
+    ours = single_characters(trained.get_vocab())
+    assert ours == single_characters(reference.get_vocab())
+    # So a character seen only inside words still encodes by itself, not as [UNK].
+    inside_only = sorted(t[2:] for t in ours if t.startswith("##") and t[2:] in ours)
+    assert inside_only
+    unk = trained.token_to_id("[UNK]")
+    assert unk not in trained.encode(" ".join(inside_only)).ids
+
+
+def test_limit_alphabet_keeps_the_most_frequent_characters(lines):
+    from collections import Counter
+
+    limited = WordPieceTokenizer.train(texts=lines[:3000], vocab_size=2000, limit_alphabet=40)
+    kept = {t.removeprefix("##") for t in single_characters(limited.get_vocab())}
+    assert len(kept) == 40
+    hf = BertWordPieceTokenizer(lowercase=True)._tokenizer  # its normalizer and pre-tokenizer
+    words = [w for text in lines[:3000] for w, _ in
+             hf.pre_tokenizer.pre_tokenize_str(hf.normalizer.normalize_str(text))]  # fmt: skip
+    frequency = Counter(c for w in words for c in w)
+    cutoff = sorted(frequency.values(), reverse=True)[39]
+    assert all(frequency[c] >= cutoff for c in kept)
+    with pytest.raises(ValueError, match="limit_alphabet"):
+        WordPieceTokenizer.train(texts=lines[:10], vocab_size=100, limit_alphabet=0)

@@ -124,6 +124,7 @@ class WordPieceTokenizer(Tokenizer):
         vocab_size: int,
         min_frequency: int = 2,
         special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
+        limit_alphabet: int | None = None,
         lowercase: bool = True,
         strip_accents: bool | None = None,
         model_max_length: int = _DEFAULT_MAX_LENGTH,
@@ -140,11 +141,15 @@ class WordPieceTokenizer(Tokenizer):
         merged). The vocabulary is ``special_tokens``, then the alphabet, then the
         merges; it must contain ``[UNK]``, and a ``vocab_size`` too small for the
         special tokens and alphabet is a ValueError saying the smallest possible
-        size. ``progress=True`` shows the progress on stderr.
+        size. The alphabet holds every character of the corpus, alone and as
+        ``##c`` where it occurs inside a word, as Hugging Face's trainer keeps it;
+        ``limit_alphabet`` keeps only that many of the most frequent characters
+        (the others become ``[UNK]``). ``progress=True`` shows the progress on stderr.
         """
         paths = training_files(files, texts)
         vocab_size = _checks.positive_int("vocab_size", vocab_size)
         min_frequency = _checks.integer("min_frequency", min_frequency, minimum=0)
+        limit_alphabet = _checks.optional_int("limit_alphabet", limit_alphabet, minimum=1)
         num_threads = _checks.num_threads(num_threads)
         specials = _checks.texts(special_tokens, "special_tokens")
         if "[UNK]" not in specials:
@@ -162,7 +167,7 @@ class WordPieceTokenizer(Tokenizer):
                     counts.add_texts(chunk, num_threads)
                     bar.update(len(chunk), words=len(counts))
         with Progress(None, "WordPiece training: merging", "tokens", stream) as bar:
-            tokens = counts.train(vocab_size, min_frequency, specials)
+            tokens = counts.train(vocab_size, min_frequency, specials, limit_alphabet)
             bar.update(len(tokens))
         if len(tokens) > vocab_size:
             # The core never drops the alphabet, so it returned just specials + alphabet.

@@ -375,17 +375,20 @@ impl PyWordCounts {
     }
 
     /// Learns the vocabulary; returns its tokens in id order.
+    #[pyo3(signature = (vocab_size, min_frequency, special_tokens, limit_alphabet=None))]
     fn train(
         &self,
         py: Python<'_>,
         vocab_size: usize,
         min_frequency: u64,
         special_tokens: Vec<String>,
+        limit_alphabet: Option<usize>,
     ) -> PyResult<Vec<String>> {
         let opts = TrainerOptions {
             vocab_size,
             min_frequency,
             special_tokens,
+            limit_alphabet,
         };
         let counts = &self.counts;
         interruptible_detached(py, |keep_going| train(counts, &opts, keep_going))

@@ -6,6 +6,12 @@
 //! so every merged symbol is a valid WordPiece token: `a` + `##b` gives `ab`,
 //! `##a` + `##b` gives `##ab`. The vocabulary is the special tokens, then the
 //! alphabet (sorted), then the merged symbols in the order they were made.
+//!
+//! The alphabet holds every character of the corpus on its own, and as `##c`
+//! too where it occurs inside a word, so any text of the corpus's characters
+//! encodes without `[UNK]`, as Hugging Face's trainer does. With
+//! `limit_alphabet` only that many of the most frequent characters are kept;
+//! the others are left out of the words before merging.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -127,6 +133,49 @@ pub struct TrainerOptions {
     pub min_frequency: u64,
     /// Tokens placed first, in this order.
     pub special_tokens: Vec<String>,
+    /// Keep only this many characters, the most frequent (ties: the smaller
+    /// character); None keeps every one.
+    pub limit_alphabet: Option<usize>,
+}
+
+/// How often a character occurs, and whether it occurs after a word's start.
+#[derive(Default, Clone, Copy)]
+struct CharUse {
+    count: u64,
+    inside: bool,
+}
+
+/// The characters kept in the alphabet, and its symbols sorted.
+fn alphabet(
+    entries: &[(&String, u64)],
+    limit: Option<usize>,
+    check: &mut StopCheck,
+) -> Result<(FastMap<char, ()>, Vec<String>)> {
+    // Distinct characters first: sorting one string per character of every
+    // word would take seconds on a big corpus.
+    let mut uses: FastMap<char, CharUse> = FastMap::default();
+    for (w, n) in entries {
+        check.step(w.len())?;
+        for (i, c) in w.chars().enumerate() {
+            let entry = uses.entry(c).or_default();
+            entry.count += n;
+            entry.inside |= i > 0;
+        }
+    }
+    let mut chars: Vec<(char, CharUse)> = uses.into_iter().collect();
+    if let Some(limit) = limit {
+        chars.sort_unstable_by_key(|&(c, u)| (Reverse(u.count), c));
+        chars.truncate(limit);
+    }
+    let mut symbols = Vec::with_capacity(2 * chars.len());
+    for &(c, u) in &chars {
+        symbols.push(c.to_string());
+        if u.inside {
+            symbols.push(format!("{CONTINUATION_PREFIX}{c}"));
+        }
+    }
+    symbols.sort_unstable();
+    Ok((chars.into_iter().map(|(c, _)| (c, ())).collect(), symbols))
 }
 
 /// The symbol a merge of `left` and `right` makes.
@@ -162,8 +211,14 @@ pub fn train(
     // The alphabet, sorted so the result does not depend on hash order.
     let mut entries: Vec<(&String, u64)> = words.counts.iter().map(|(w, &n)| (w, n)).collect();
     entries.sort_unstable();
+    let (kept, symbols) = alphabet(&entries, opts.limit_alphabet, &mut check)?;
+    for symbol in symbols {
+        add(symbol, &mut tokens);
+    }
+    // A word's symbols: its kept characters, all but the first as `##c`.
     let spell = |word: &str| -> Vec<String> {
         word.chars()
+            .filter(|c| kept.contains_key(c))
             .enumerate()
             .map(|(i, c)| {
                 if i == 0 {
@@ -174,29 +229,6 @@ pub fn train(
             })
             .collect()
     };
-    // Distinct (is a continuation, character) first: sorting one string per
-    // character of every word would take seconds on a big corpus.
-    let mut chars: FastMap<(bool, char), ()> = FastMap::default();
-    for (w, _) in &entries {
-        check.step(w.len())?;
-        for (i, c) in w.chars().enumerate() {
-            chars.insert((i > 0, c), ());
-        }
-    }
-    let mut alphabet: Vec<String> = chars
-        .into_keys()
-        .map(|(continuation, c)| {
-            if continuation {
-                format!("{CONTINUATION_PREFIX}{c}")
-            } else {
-                c.to_string()
-            }
-        })
-        .collect();
-    alphabet.sort_unstable();
-    for symbol in alphabet {
-        add(symbol, &mut tokens);
-    }
 
     let mut seqs: Vec<Vec<u32>> = Vec::with_capacity(entries.len());
     let mut counts: Vec<u64> = Vec::with_capacity(entries.len());
@@ -307,6 +339,7 @@ mod tests {
             vocab_size: 40,
             min_frequency: 2,
             special_tokens: vec!["[UNK]".into()],
+            limit_alphabet: None,
         };
         let vocab = train(&counts, &opts, &|| true).unwrap();
         assert_eq!(vocab[0], "[UNK]");
@@ -316,6 +349,34 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), vocab.len());
+    }
+
+    fn alphabet_of(texts: &[&str], limit_alphabet: Option<usize>) -> Vec<String> {
+        let counts =
+            WordCounts::from_texts(texts, NormalizerOptions::bert(true), 1, &|| true).unwrap();
+        let opts = TrainerOptions {
+            vocab_size: 0, // no merges: the special tokens and the alphabet only
+            min_frequency: 2,
+            special_tokens: vec!["[UNK]".into()],
+            limit_alphabet,
+        };
+        train(&counts, &opts, &|| true).unwrap()[1..].to_vec()
+    }
+
+    #[test]
+    fn every_character_is_in_the_alphabet_alone_and_inside_words() {
+        // 'q' and 'z' never start a word, yet each gets its own token too.
+        let alphabet = alphabet_of(&["aqz aq", "ba"], None);
+        let expected = ["##a", "##q", "##z", "a", "b", "q", "z"];
+        assert_eq!(alphabet, expected.map(String::from));
+    }
+
+    #[test]
+    fn limit_alphabet_keeps_the_most_frequent_characters() {
+        // a: 4 times, b: 3, c: 1; with 2 kept, c leaves the words too.
+        let alphabet = alphabet_of(&["ab ab ab ac"], Some(2));
+        assert_eq!(alphabet, ["##b", "a", "b"].map(String::from));
+        assert_eq!(alphabet_of(&["ab ab ab ac"], Some(10)).len(), 5);
     }
 
     /// Many distinct words, so that counting and training each ask more than once.
@@ -375,6 +436,7 @@ mod tests {
             vocab_size: 1000,
             min_frequency: 2,
             special_tokens: vec!["[UNK]".into()],
+            limit_alphabet: None,
         };
         let expected = train(&counts, &opts, &|| true).unwrap();
         let (count, asked) = stop_after(usize::MAX);
