@@ -29,7 +29,6 @@ from pathlib import Path
 from report import Report, run_worker
 
 CORPUS_CACHE = Path(__file__).resolve().parents[1] / "target" / "bench" / "corpus_lines.json"
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
 def corpus_lines() -> list[str]:
@@ -101,7 +100,7 @@ def make_encoder(tool: str, threads: int):
 
         enc = tiktoken.Encoding(
             name="gpt2",
-            pat_str=GPT2_PATTERN,
+            pat_str=assets.GPT2_PATTERN,
             mergeable_ranks=load_tiktoken_bpe(str(assets.gpt2_ranks_path())),
             special_tokens={"<|endoftext|>": 50256},
         )

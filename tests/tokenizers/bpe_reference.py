@@ -7,7 +7,7 @@ import tiktoken.load
 
 from ptm_fast import ByteLevelBPETokenizer, assets
 
-GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+GPT2_PATTERN = assets.GPT2_PATTERN  # tiktoken's "gpt2" pre-tokenizer
 SPECIALS = {"<|endoftext|>": 50256}
 
 
