@@ -1,5 +1,6 @@
 """The word2vec, tokenizer, tokenize, bert embed and zero-shot commands, on real data."""
 
+import html
 import json
 import re
 import subprocess
@@ -105,6 +106,17 @@ def test_tokenize_errors_name_the_problem(reviews_file, tmp_path):
     done = ptm("tokenizer", "train", reviews_file, "--kind", "bpe", "--vocab-size", "300",
                "--limit-alphabet", "30", "--output", tmp_path / "t")  # fmt: skip
     assert done.returncode == 1 and "--limit-alphabet is for --kind wordpiece" in done.stderr
+
+
+def test_word2vec_train_writes_a_report_with_a_word_map(news_file, tmp_path):
+    done = ptm("word2vec", "train", news_file, "--output", tmp_path / "v.txt", "--epochs", "1",
+               "--report", tmp_path / "report")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert (tmp_path / "report" / "word-map.png").read_bytes()[:4] == b"\x89PNG"
+    for line in done.stdout.splitlines()[:-1]:  # all but the "report: ..." line
+        assert html.escape(line) in page, line
+    assert "words/s" in page
 
 
 def test_tokenizer_train_limit_alphabet(reviews_file, tmp_path):

@@ -38,6 +38,11 @@ def add_word2vec(commands) -> None:
     train.add_argument("corpus", help="UTF-8 text, one sentence per line")
     train.add_argument("--output", required=True, help="where to save the vectors")
     train.add_argument("--binary", action="store_true", help="binary word2vec format")
+    train.add_argument(
+        "--report", metavar="DIR",
+        help="write the run's report into DIR: index.html with a map of word neighbours "
+        "(needs matplotlib: pip install 'ptm-fast[report]')",
+    )  # fmt: skip
     train.add_argument("--vector-size", type=POSITIVE, default=100)
     train.add_argument("--window", type=POSITIVE, default=5)
     train.add_argument("--min-count", type=POSITIVE, default=5)
@@ -90,16 +95,41 @@ def _print_neighbours(pairs) -> None:
 
 
 def run_word2vec_train(args) -> int:
+    from ptm_fast.cli import _reported
+
+    with _reported(args, f"ptm word2vec train {args.corpus}") as record:
+        model = _word2vec_train(args)
+        if record is not None:
+            from ptm_fast.report.record import neighbour_map
+
+            # Four frequent words past the most common hundred (mostly function words).
+            words = model.wv.index_to_key[100:104] or model.wv.index_to_key[:4]
+            topn = min(5, len(model.wv) - 1)
+            if topn > 0:
+                record.figure("word_map", "word-map", "Four frequent words and their nearest "
+                              "neighbours, on the vectors' two principal axes",
+                              **neighbour_map(model.wv, words, topn))  # fmt: skip
+    return 0
+
+
+def _word2vec_train(args):
+    import time
+
     from ptm_fast.word2vec import Word2Vec
 
+    start = time.perf_counter()
     model = Word2Vec(
         corpus_file=args.corpus, vector_size=args.vector_size, window=args.window,
         min_count=args.min_count, sg=args.sg, negative=args.negative, sample=args.sample,
         alpha=args.alpha, epochs=args.epochs, workers=args.workers, seed=args.seed,
     )  # fmt: skip
+    seconds = time.perf_counter() - start
     model.wv.save_word2vec_format(args.output, binary=args.binary)
+    words = model.corpus_total_words
+    print(f"trained on {words:,} words x {args.epochs} epochs in {seconds:.1f} s "
+          f"({args.epochs * words / seconds:,.0f} words/s)")  # fmt: skip
     print(f"{len(model.wv)} words x {args.vector_size} dimensions saved to {args.output}")
-    return 0
+    return model
 
 
 def run_word2vec_similar(args) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 
 import ptm_fast
 from ptm_fast import kernels
-from ptm_fast.report.record import RunRecord, loss_series
+from ptm_fast.report.record import RunRecord, loss_series, neighbour_map
 
 
 def _sample_lines() -> list[str]:
@@ -172,16 +172,11 @@ def step_word2vec(record: RunRecord) -> None:
     record.figure("speed", "speed-word2vec", "Word2Vec training speed, thousand corpus words "
                   "per second (vocabulary building included), 2 threads", rows=rows,
                   unit="k words/s")  # fmt: skip
-    neighbours = {}
-    for word in ("chelsea", "economy", "film"):
-        neighbours[word] = [w for w, _ in model.wv.most_similar(word, topn=5)]
-        print(f"  closest to {word!r}: {', '.join(neighbours[word])}")
-    chosen = [w for word, near in neighbours.items() for w in (word, *near)]
+    near = neighbour_map(model.wv, ["chelsea", "economy", "film"])
+    for word, words in near["neighbours"].items():
+        print(f"  closest to {word!r}: {', '.join(words)}")
     record.figure("word_map", "word2vec-map", "Three words and their five nearest neighbours, "
-                  "the vectors projected on their two principal axes",
-                  words=chosen, points=_principal_plane(model.wv[chosen]).tolist(),
-                  groups=[g for g in neighbours for _ in range(6)],
-                  legend_title="neighbours of")  # fmt: skip
+                  "the vectors projected on their two principal axes", **near)  # fmt: skip
     for a, b, c in (("blair", "labour", "howard"), ("his", "he", "her")):
         guess = model.wv.most_similar(positive=[b, c], negative=[a], topn=3)
         print(f"  {a} : {b} :: {c} : ? -> {', '.join(w for w, _ in guess)}")
@@ -193,13 +188,6 @@ def step_word2vec(record: RunRecord) -> None:
     )
     if model.wv.similarity("chelsea", "arsenal") <= model.wv.similarity("chelsea", "shares"):
         raise AssertionError("related words are not closer than unrelated ones")
-
-
-def _principal_plane(vectors: np.ndarray) -> np.ndarray:
-    """Rows of ``vectors`` on their first two principal axes."""
-    centred = vectors - vectors.mean(axis=0)
-    _, _, axes = np.linalg.svd(centred, full_matrices=False)
-    return centred @ axes[:2].T
 
 
 def step_bert(record: RunRecord) -> None:

@@ -83,6 +83,24 @@ class RunRecord:
             self.print(tee.pending)
 
 
+def neighbour_map(vectors, words: list[str], topn: int = 5) -> dict[str, Any]:
+    """A "word_map" figure's data: each word and its ``topn`` nearest neighbours,
+    on the two principal axes of their vectors (``vectors``: KeyedVectors)."""
+    import numpy as np
+
+    groups = {word: [w for w, _ in vectors.most_similar(word, topn=topn)] for word in words}
+    chosen = [w for word, near in groups.items() for w in (word, *near)]
+    centred = vectors[chosen] - vectors[chosen].mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    return {
+        "words": chosen,
+        "points": (centred @ axes[:2].T).tolist(),
+        "groups": [g for g in groups for _ in range(topn + 1)],
+        "legend_title": "neighbours of",
+        "neighbours": groups,
+    }
+
+
 def loss_series(result, valid_key: str = "val_loss") -> dict[str, list[list[float]]]:
     """A training result's loss curves for a "curves" figure: training and validation."""
     return {
