@@ -291,31 +291,23 @@ def _add_report_option(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _reported(args, title: str):
-    """A record of what the block prints, written as a report to ``args.report`` after it."""
-    from ptm_fast.report.record import RunRecord
+def reported(args, title: str):
+    """The command's run record: what the block prints, and the figures it asks for,
+    written as a report to ``args.report`` after it (when given)."""
+    from ptm_fast.report import reporting
 
-    if args.report is None:
-        yield None
-        return
-    from ptm_fast.report import figures, write_report
-
-    figures.pyplot()  # before training: say now that matplotlib is missing
-    record = RunRecord(title)
-    with record.capture(title):
+    with reporting(args.report, title) as record, record.capture(title):
         yield record
-    print(f"report: {write_report(record, args.report)}")
 
 
 def _loss_curves(record, result, caption: str) -> None:
-    if record is not None:
-        from ptm_fast.report.record import loss_series
+    from ptm_fast.report.record import loss_series
 
-        record.figure("curves", "loss", caption, series=loss_series(result))
+    record.figure("curves", "loss", caption, series=loss_series(result))
 
 
 def run_finetune(args) -> int:
-    with _reported(args, f"ptm bert finetune {args.model}") as record:
+    with reported(args, f"ptm bert finetune {args.model}") as record:
         result = _finetune(args)
         _loss_curves(record, result, "Fine-tuning: training loss and held-out loss by step")
     return 0
@@ -535,7 +527,7 @@ def pack_corpus(spec: str, bpe, path):
 
 
 def run_gpt_pretrain(args) -> int:
-    with _reported(args, f"ptm gpt pretrain {args.corpus}") as record:
+    with reported(args, f"ptm gpt pretrain {args.corpus}") as record:
         result = _gpt_pretrain(args)
         _loss_curves(record, result, "Pretraining: training and validation loss by step")
     return 0

@@ -95,13 +95,12 @@ def _print_neighbours(pairs) -> None:
 
 
 def run_word2vec_train(args) -> int:
-    from ptm_fast.cli import _reported
+    from ptm_fast.cli import reported
+    from ptm_fast.report.record import neighbour_map
 
-    with _reported(args, f"ptm word2vec train {args.corpus}") as record:
+    with reported(args, f"ptm word2vec train {args.corpus}") as record:
         model = _word2vec_train(args)
-        if record is not None:
-            from ptm_fast.report.record import neighbour_map
-
+        if args.report is not None:  # neighbours are worth their search only for a report
             # Four frequent words past the most common hundred (mostly function words).
             words = model.wv.index_to_key[100:104] or model.wv.index_to_key[:4]
             topn = min(5, len(model.wv) - 1)

@@ -23,6 +23,7 @@ import numpy as np
 
 import ptm_fast
 from ptm_fast import kernels
+from ptm_fast.report.page import reporting
 from ptm_fast.report.record import RunRecord, loss_series, neighbour_map
 
 
@@ -195,8 +196,7 @@ def step_bert(record: RunRecord) -> None:
     import torch
 
     from ptm_fast import assets
-    from ptm_fast.bert.finetuning import EncodedTexts, finetune_classifier, predict
-    from ptm_fast.tokenizers import WordPieceTokenizer
+    from ptm_fast.bert.finetuning import finetune_classifier
     from ptm_fast.training.trainer import TrainingConfig
 
     reviews = [(c, t) for c, t in assets.rotten_tomatoes() if c in ("fresh", "rotten")]
@@ -224,10 +224,7 @@ def step_bert(record: RunRecord) -> None:
     record.figure("curves", "bert-loss", "Fine-tuning all-MiniLM-L6-v2: training loss and "
                   "held-out loss by optimizer step", series=loss_series(result))  # fmt: skip
     names = result.label_names
-    held_out = EncodedTexts(
-        WordPieceTokenizer.from_pretrained(assets.minilm_dir()), texts[2000:], 64
-    )
-    predicted = predict(result.model, held_out)
+    predicted = result.valid_predictions
     truth = [names.index(label) for label in labels[2000:]]
     matrix = np.zeros((len(names), len(names)), dtype=int)
     np.add.at(matrix, (truth, predicted), 1)
@@ -452,11 +449,6 @@ def run(only: list[str] | None = None, report_dir: str | Path | None = None) -> 
     unknown = [n for n in names if n not in STEPS]
     if unknown:
         raise ValueError(f"unknown demo steps {unknown}; the steps are {list(STEPS)}")
-    if report_dir is not None:
-        from ptm_fast.report import figures
-
-        figures.pyplot()  # fail now, not after the whole run, when matplotlib is missing
-    record = RunRecord("ptm_fast demo")
     try:
         import torch  # noqa: F401
 
@@ -464,21 +456,18 @@ def run(only: list[str] | None = None, report_dir: str | Path | None = None) -> 
     except ImportError:
         has_torch = False
     start = time.perf_counter()
-    for name in names:
-        step = STEPS[name]
-        title = step.__doc__.strip().rstrip(".")
-        print(f"\n== {title}", flush=True)
-        with record.capture(title):
-            if name in NEEDS_TORCH and not has_torch:
-                print("skipped: needs torch (pip install torch)")
-                continue
-            step(record)
-    record.summary = f"{len(names)} steps done in {time.perf_counter() - start:.0f} s"
-    print(f"\n{record.summary}")
-    if report_dir is not None:
-        from ptm_fast.report import write_report
-
-        print(f"report: {write_report(record, report_dir)}")
+    with reporting(report_dir, "ptm_fast demo") as record:
+        for name in names:
+            step = STEPS[name]
+            title = step.__doc__.strip().rstrip(".")
+            print(f"\n== {title}", flush=True)
+            with record.capture(title):
+                if name in NEEDS_TORCH and not has_torch:
+                    print("skipped: needs torch (pip install torch)")
+                    continue
+                step(record)
+        record.summary = f"{len(names)} steps done in {time.perf_counter() - start:.0f} s"
+        print(f"\n{record.summary}")
     return 0
 
 

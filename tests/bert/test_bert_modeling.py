@@ -179,6 +179,10 @@ def test_fine_tuning_on_real_news_beats_the_majority_class(minilm):
     final = result.evaluations[-1]
     assert final["accuracy"] > result.majority_accuracy + 0.3, (final, result.majority_accuracy)
     assert final["macro_f1"] > 0.5
+    # The last evaluation's predictions come back with it, one label id per held-out text.
+    predicted = result.valid_predictions
+    assert len(predicted) == 75 and set(predicted) <= set(range(len(result.label_names)))
+    assert 0 < final["val_loss"] < 1.7  # below log(5), the loss of a uniform guess
 
 
 def test_odd_head_size_checkpoint_from_transformers_gives_the_same_states(tmp_path):

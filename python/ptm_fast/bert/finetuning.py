@@ -31,7 +31,8 @@ from ptm_fast.training.trainer import TrainingConfig
 
 # What finetune_classifier returns: ``evaluations`` hold accuracy and macro_f1 on
 # the validation set per epoch; ``details`` the ``label_names`` and the
-# ``majority_accuracy`` of always predicting the most common training label.
+# ``majority_accuracy`` of always predicting the most common training label, and
+# ``valid_predictions``, the label ids predicted for the validation texts at the end.
 FinetuneResult = TrainingResult
 
 
@@ -140,9 +141,11 @@ def finetune_classifier(
         fingerprint=content_hash(train.input_ids, y_train),  # every example, not one batch
     )
 
+    latest: dict[str, np.ndarray] = {}  # the last evaluation's predictions, for the result
+
     def evaluate(model) -> dict[str, float]:
         logits = class_logits(model, valid)
-        predicted = logits.argmax(-1).numpy()
+        predicted = latest["valid_predictions"] = logits.argmax(-1).numpy()
         return {
             "accuracy": accuracy(predicted, y_valid),
             "macro_f1": macro_f1(predicted, y_valid, len(label_names)),
@@ -157,6 +160,7 @@ def finetune_classifier(
         measure_before=False,  # the head is random: the figures before say nothing
         details={"label_names": label_names, "majority_accuracy": majority},
     )
+    result.details.update(latest)
     if output_dir is not None:
         save_together(output_dir, model, tokenizer)
     return result

@@ -11,7 +11,7 @@ Drawing needs matplotlib, the ``report`` extra (``pip install 'ptm-fast[report]'
 recording does not.
 """
 
-from ptm_fast.report.page import render, write_report
+from ptm_fast.report.page import render, reporting, write_report
 from ptm_fast.report.record import FIGURE_KINDS, Figure, RunRecord, Section
 
-__all__ = ["FIGURE_KINDS", "Figure", "RunRecord", "Section", "render", "write_report"]
+__all__ = ["FIGURE_KINDS", "Figure", "RunRecord", "Section", "render", "reporting", "write_report"]

@@ -6,8 +6,10 @@ project's atomic directory swap, so a report folder is whole or absent.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from ptm_fast._io import atomic_directory
@@ -17,6 +19,22 @@ from ptm_fast.report.record import RunRecord
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}
 pre{background:#f4f4f4;padding:.6em;overflow-x:auto;font-size:.85em}
 figure{display:inline-block;margin:.5em 1em .5em 0}figcaption{font-size:.85em;max-width:36em}"""
+
+
+@contextlib.contextmanager
+def reporting(folder: str | os.PathLike | None, title: str) -> Iterator[RunRecord]:
+    """A :class:`RunRecord` for the block, written to ``folder`` as a report after it.
+
+    Without ``folder`` the record is kept but nothing is written. With one,
+    matplotlib is checked before the block runs, so a long run does not end in
+    an ImportError; the page's path is printed at the end.
+    """
+    if folder is not None:
+        drawing.pyplot()
+    record = RunRecord(title)
+    yield record
+    if folder is not None:
+        print(f"report: {write_report(record, folder)}")
 
 
 def write_report(record: RunRecord, folder: str | os.PathLike) -> Path:

@@ -446,8 +446,9 @@ class Trainer:
                     self.history.append({"step": self.step, "loss": step_loss / accum, "lr": lr})
                 step_loss = 0.0
                 if (config.eval_steps and self.step % config.eval_steps == 0
-                        and self.batch_in_epoch < self.steps_per_epoch):  # fmt: skip
-                    self._evaluate()  # the epoch's end evaluates anyway
+                        and self.batch_in_epoch < self.steps_per_epoch
+                        and self.step < self.total_steps):  # fmt: skip
+                    self._evaluate()  # the epoch's end (or the run's last step) evaluates anyway
                 if config.checkpoint_every and self.step % config.checkpoint_every == 0:
                     self.save_checkpoint()
             if bar is not None:
