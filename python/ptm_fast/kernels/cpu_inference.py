@@ -2,8 +2,8 @@
 
 On the CPUs this project runs on (AVX2 x86), torch's default fp32 ``addmm``
 goes to MKL. oneDNN's matmul (the one torch's own CPU compiler emits) was
-15-30% faster on MiniLM's shapes when a shape repeats (as in a loop over
-equal batches), and fusing GELU into its epilogue saves a pass over the
+4-42% faster on MiniLM's shapes when a shape repeats (as in a loop over
+equal batches; a noisy measurement), and fusing GELU into its epilogue saves a pass over the
 widest activation. A shape seen for the first time pays for building its
 primitive, which takes about that gain back (see benches/RESULTS.md). The results are those of
 ``F.linear`` (and the activation) to float32 rounding.
