@@ -84,6 +84,8 @@ class BertConfig(PretrainedConfig):
                 raise ValueError(
                     f"BertConfig: id2label keys must be label ids, got {list(self.id2label)!r}"
                 ) from None
+            if not self.id2label:
+                raise ValueError("BertConfig: id2label must name at least one label, got {}")
             self.num_labels = len(self.id2label)
         super().__post_init__()
 
